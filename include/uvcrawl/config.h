@@ -1,0 +1,64 @@
+/*
+ * config - the crawl's settings, shared by the command line and both engines.
+ *
+ * The CLI fills a uc_config from argv (src/cli/options.c); engines read it
+ * and never change it. Strings and arrays point into storage owned by
+ * whoever filled the struct (argv, or the CLI's seed list) and stay valid
+ * for the whole crawl.
+ */
+#ifndef UVCRAWL_CONFIG_H
+#define UVCRAWL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum uc_engine_kind { UC_ENGINE_LOOP, UC_ENGINE_THREADS } uc_engine_kind;
+
+typedef enum uc_scope {
+  UC_SCOPE_HOST,   /* follow links to the seeds' hosts only */
+  UC_SCOPE_DOMAIN, /* ... to hosts under the seeds' registrable domains */
+  UC_SCOPE_ANY,    /* follow every http(s) link */
+} uc_scope;
+
+typedef struct uc_config {
+  uc_engine_kind engine;
+  unsigned concurrency;      /* transfers in flight (loop) / workers (threads) */
+  int depth;                 /* -1: unlimited */
+  uint64_t max_pages;        /* 0: unlimited */
+  uint64_t max_pages_per_host; /* 0: unlimited */
+  double rate;               /* per-host requests per second; <= 0: unlimited */
+  double burst;              /* per-host bucket capacity, >= 1 */
+  unsigned per_host;         /* per-host transfers in flight */
+  uc_scope scope;
+  const char *const *allow;  /* POSIX extended regexes; a link must match one */
+  size_t n_allow;
+  const char *const *deny;   /* ... and none of these */
+  size_t n_deny;
+  unsigned parse_threads;    /* loop engine: 0 parses on the loop thread */
+  const char *user_agent;
+  bool robots;
+  double max_crawl_delay_s;  /* hosts asking more are skipped */
+  double timeout_s;          /* whole transfer */
+  double connect_timeout_s;
+  double drain_timeout_s;    /* after the first signal */
+  uint64_t max_body;         /* bytes; larger bodies are cut and flagged */
+  unsigned retries;
+  unsigned max_redirects;
+  size_t max_url_length;
+  const char *const *resolve; /* "HOST:PORT:ADDR" pins; HOST may be "*.suffix" */
+  size_t n_resolve;
+  const char *dns_server;    /* "ADDR[:PORT]" or NULL for resolv.conf */
+  const char *output;        /* NULL or "-": stdout */
+  const char *stats_path;    /* NULL: no stats file */
+  bool progress;
+  bool quiet;
+  const char *const *seeds;  /* URLs as given; normalized by the crawl */
+  size_t n_seeds;
+  uint64_t seen_key[2];      /* key of the visited set's hash */
+} uc_config;
+
+/** Fill `cfg` with the polite defaults of DESIGN.md (no seeds). */
+void uc_config_defaults(uc_config *cfg);
+
+#endif /* UVCRAWL_CONFIG_H */

@@ -1,0 +1,151 @@
+/*
+ * crawl - the engine-independent crawl: seeds, the visited set, the
+ * frontier and its gate, robots.txt, retries, redirects-as-links, policy,
+ * records and stats. Engines only move bytes: they ask uc_crawl_next() for
+ * a URL, fetch it however they like, optionally parse it (uc_crawl_parse(),
+ * which is pure and may run on any thread), and hand the outcome back to
+ * uc_crawl_complete().
+ *
+ * Life of a URL:
+ *   seed/link --policy+dedup--> frontier --next()--> engine fetch
+ *     --> [parse] --> complete(): record written, links merged, retry or done
+ *
+ * Not thread-safe: the loop engine calls it from its one thread; the
+ * threaded engine holds its crawl lock around every call but
+ * uc_crawl_parse().
+ */
+#ifndef UVCRAWL_CRAWL_H
+#define UVCRAWL_CRAWL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "uvcrawl/config.h"
+#include "uvcrawl/extract.h"
+#include "uvcrawl/frontier.h"
+#include "uvcrawl/stats.h"
+
+typedef struct uc_crawl uc_crawl;
+
+/* What a fetch is for (uc_frontier_item.kind). */
+enum { UC_KIND_PAGE = 0, UC_KIND_ROBOTS = 1 };
+
+/** One URL handed to an engine; owned by the engine until complete(). */
+typedef struct uc_fetch {
+  uc_frontier_item item;  /* url, parent, depth, attempts, kind, host */
+  char host[256];         /* host name to resolve, lower-case, no port */
+  int port;               /* the port to connect to */
+  uint64_t dispatched_ms; /* when next() handed it out */
+  void *engine_data;      /* the engine's transfer, if it wants a link back */
+} uc_fetch;
+
+/** What came back from the network, as the engine saw it (all borrowed). */
+typedef struct uc_fetch_result {
+  int status;               /* HTTP status, 0 when no response arrived */
+  uc_fail fail;             /* UC_FAIL_NONE when a complete response arrived */
+  const char *final_url;    /* effective URL, NULL = the requested one */
+  const char *location;     /* Location of a 3xx, NULL if none */
+  const char *content_type; /* NULL if none */
+  const char *body;         /* received body (may be cut at --max-body) */
+  size_t body_len;
+  uint64_t bytes;           /* body bytes received */
+  double fetch_ms;          /* transfer wall time */
+  double retry_after_s;     /* Retry-After in seconds, < 0 if absent */
+} uc_fetch_result;
+
+/** The outcome of parsing one page; filled by uc_crawl_parse(). */
+typedef struct uc_parsed {
+  bool parsed;    /* the body was HTML and went through the parser */
+  int rc;         /* uc_extract's result when parsed */
+  uc_links links; /* owned: free with uc_parsed_free() */
+} uc_parsed;
+
+/**
+ * Create a crawl.
+ * @param cfg      borrowed; must outlive the crawl.
+ * @param records  where JSON Lines records go (borrowed; not closed).
+ * @param engine   "loop" or "threads" (borrowed static string).
+ * @param err      a one-line message on failure (e.g. a bad regex).
+ * @return 0, UC_EINVAL or UC_ENOMEM.
+ */
+int uc_crawl_new(uc_crawl **out, const uc_config *cfg, FILE *records, const char *engine,
+                 uint64_t now_ms, char *err, size_t errlen);
+
+/** Free the crawl and everything still queued; NULL is a no-op. */
+void uc_crawl_free(uc_crawl *c);
+
+/**
+ * Queue a seed URL at depth 0 and add its host to the scope.
+ * @return 0 (also when it was a duplicate), UC_EBADURL, UC_ESCHEME, UC_ENOMEM.
+ */
+int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms);
+
+/**
+ * Take the next URL to fetch, if the gate allows one now.
+ * robots.txt-denied URLs are recorded and skipped here, never handed out.
+ * @param out      on 0, a fetch owned by the caller until uc_crawl_complete().
+ * @param wake_ms  on UC_EAGAIN, the moment a waiting host gets its token.
+ * @return 0, UC_EAGAIN, UC_EEMPTY (nothing dispatchable until a transfer
+ *         ends), UC_ENOMEM.
+ */
+int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_ms);
+
+/**
+ * Whether this outcome should be parsed for links: a page (not robots.txt)
+ * with a 2xx status, HTML by Content-Type or by sniffing, at a depth whose
+ * links may still be followed. Pure; any thread.
+ */
+bool uc_crawl_wants_parse(const uc_crawl *c, const uc_fetch *f, const uc_fetch_result *r);
+
+/**
+ * Parse the body for links. Pure: touches only its arguments, so it may run
+ * on a worker thread while the crawl is used elsewhere.
+ * @return 0 or UC_ENOMEM (a malformed page is not an error: rc says so).
+ */
+int uc_crawl_parse(const uc_fetch *f, const uc_fetch_result *r, uc_parsed *out);
+
+/** Free a parse result's links; the struct itself is caller storage. */
+void uc_parsed_free(uc_parsed *p);
+
+/**
+ * Hand back a fetch: retries it (later, through the gate) or writes its
+ * record, merges its links, follows a redirect as a link, and frees `f`.
+ * @param parsed     may be NULL (not parsed).
+ * @param parse_ns   time the parse took, for the stats.
+ * @return 0, UC_EIO (the record could not be written: a fatal condition),
+ *         UC_ENOMEM.
+ */
+int uc_crawl_complete(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_parsed *parsed,
+                      uint64_t parse_ns, uint64_t now_ms);
+
+/** True when nothing is queued and nothing is in flight: the crawl is over. */
+bool uc_crawl_finished(const uc_crawl *c);
+
+/**
+ * Stop dispatching (first signal or --max-pages): drop the queue and count
+ * it as unfetched; links found from now on are counted, not queued.
+ * @return how many queued URLs were dropped.
+ */
+size_t uc_crawl_stop(uc_crawl *c);
+
+/** True once uc_crawl_stop() ran. */
+bool uc_crawl_stopping(const uc_crawl *c);
+
+/** The live counters (borrowed; valid until uc_crawl_free). */
+uc_stats *uc_crawl_stats(uc_crawl *c);
+
+/** URLs queued now. */
+size_t uc_crawl_queued(const uc_crawl *c);
+
+/** Map a libcurl result code (CURLcode) to a failure kind. */
+uc_fail uc_fail_from_curl(int curl_code);
+
+/**
+ * The product token of a user agent for robots.txt matching: the text
+ * before the first '/' or space ("uvcrawl" for "uvcrawl/0.1 (+url)").
+ * Written into buf (truncated to fit).
+ */
+void uc_crawl_product_token(const char *user_agent, char *buf, size_t buflen);
+
+#endif /* UVCRAWL_CRAWL_H */

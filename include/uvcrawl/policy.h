@@ -1,0 +1,50 @@
+/*
+ * policy - which discovered URLs a crawl may queue: scope (the seeds' hosts
+ * or domains), --allow/--deny regexes, depth, and the trap guards (URL
+ * length, a path segment repeated too often).
+ *
+ * Dedup is not here (that is the visited set); neither are per-host page
+ * caps (the crawl counts those). Not thread-safe once built? It is: after
+ * the seeds are added, uc_policy_check() only reads, so it may be called
+ * from several threads at once.
+ */
+#ifndef UVCRAWL_POLICY_H
+#define UVCRAWL_POLICY_H
+
+#include <stddef.h>
+
+#include "uvcrawl/config.h"
+#include "uvcrawl/stats.h"
+
+typedef struct uc_policy uc_policy;
+
+/** A path segment seen more than this many times marks a crawler trap. */
+#define UC_POLICY_MAX_SEGMENT_REPEATS 3
+
+/**
+ * Build the policy from a config: compiles the --allow/--deny regexes.
+ * @param cfg     borrowed; only read during the call.
+ * @param err     on UC_EINVAL, a one-line message naming the bad regex.
+ * @return 0, UC_EINVAL (bad regex) or UC_ENOMEM.
+ */
+int uc_policy_new(uc_policy **out, const uc_config *cfg, char *err, size_t errlen);
+
+/** Free a policy; NULL is a no-op. */
+void uc_policy_free(uc_policy *p);
+
+/**
+ * Add a seed's host (lower-case, no port) to the scope.
+ * @return 0 or UC_ENOMEM.
+ */
+int uc_policy_add_seed_host(uc_policy *p, const char *host);
+
+/**
+ * Decide whether a discovered link may be queued.
+ * @param url    normalized absolute URL (borrowed).
+ * @param host   its host, lower-case, no port (borrowed).
+ * @param depth  the depth the link would have.
+ * @return -1 when it may be queued, else the uc_skip reason.
+ */
+int uc_policy_check(const uc_policy *p, const char *url, const char *host, int depth);
+
+#endif /* UVCRAWL_POLICY_H */

@@ -1,0 +1,100 @@
+/*
+ * stats - the counters of a crawl, shared by both engines, and the two ways
+ * they are shown: a JSON object (--stats FILE) and a human summary.
+ *
+ * A uc_stats is plain data. The loop engine updates it from its one thread;
+ * the threaded engine updates it under its crawl lock. Not thread-safe.
+ */
+#ifndef UVCRAWL_STATS_H
+#define UVCRAWL_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "uvcrawl/buf.h"
+
+/* Why a fetch failed without an HTTP status: X(name, record "error" value) */
+#define UC_FAIL_MAP(X)              \
+  X(DNS, "dns")                     \
+  X(REFUSED, "refused")             \
+  X(CONNECT, "connect")             \
+  X(TIMEOUT, "timeout")             \
+  X(RESET, "reset")                 \
+  X(TLS, "tls")                     \
+  X(MAX_BODY, "max-body")           \
+  X(REDIRECTS, "too-many-redirects") \
+  X(ROBOTS, "robots")               \
+  X(CRAWL_DELAY, "crawl-delay")     \
+  X(PROTOCOL, "protocol")           \
+  X(ABORTED, "aborted")             \
+  X(OTHER, "other")
+
+typedef enum uc_fail {
+  UC_FAIL_NONE = 0,
+#define UC_FAIL_ENUM_(name, str) UC_FAIL_##name,
+  UC_FAIL_MAP(UC_FAIL_ENUM_)
+#undef UC_FAIL_ENUM_
+  UC_FAIL_COUNT_
+} uc_fail;
+
+/* Why a discovered link was not queued: X(name, stats key) */
+#define UC_SKIP_MAP(X)               \
+  X(SEEN, "duplicate")               \
+  X(SCOPE, "scope")                  \
+  X(DEPTH, "depth")                  \
+  X(PATTERN, "pattern")              \
+  X(URL_LENGTH, "url_length")        \
+  X(REPEATED_SEGMENT, "repeated_segment") \
+  X(MAX_PAGES, "max_pages")          \
+  X(MAX_PAGES_PER_HOST, "max_pages_per_host")
+
+typedef enum uc_skip {
+#define UC_SKIP_ENUM_(name, str) UC_SKIP_##name,
+  UC_SKIP_MAP(UC_SKIP_ENUM_)
+#undef UC_SKIP_ENUM_
+  UC_SKIP_COUNT_
+} uc_skip;
+
+typedef struct uc_stats {
+  uint64_t pages;         /* page records written (any outcome) */
+  uint64_t status_2xx, status_3xx, status_4xx, status_5xx;
+  uint64_t failures[UC_FAIL_COUNT_]; /* records with an "error", by kind */
+  uint64_t skipped[UC_SKIP_COUNT_];  /* links not queued, by reason */
+  uint64_t bytes;         /* body bytes received, pages and robots.txt */
+  uint64_t links_found;   /* unique links on parsed pages */
+  uint64_t links_new;     /* of those, queued */
+  uint64_t parsed;        /* pages handed to the HTML parser */
+  uint64_t parse_bytes;
+  uint64_t parse_ns;      /* wall time spent in uc_extract */
+  uint64_t robots_fetches;
+  uint64_t retries;       /* extra attempts */
+  uint64_t hosts;         /* distinct host keys */
+  uint64_t inflight;      /* transfers in flight now */
+  uint64_t peak_inflight;
+  uint64_t dns_queries;   /* queries sent (loop engine's c-ares) */
+  uint64_t dns_cache_hits;
+  uint64_t unfetched;     /* queued URLs dropped at shutdown */
+  double elapsed_s;
+  int interrupted;        /* 0, 1 (drained) or 2 (aborted) */
+} uc_stats;
+
+/** The record "error" string of a failure kind; NULL for UC_FAIL_NONE. */
+const char *uc_fail_name(uc_fail f);
+
+/** The stats key of a skip reason. */
+const char *uc_skip_name(uc_skip s);
+
+/**
+ * Append the stats as one JSON object and '\n' to `out`.
+ * @param engine  "loop" or "threads" (borrowed).
+ * @return 0 or UC_ENOMEM (out->len is restored on failure).
+ */
+int uc_stats_format_json(uc_buf *out, const uc_stats *s, const char *engine);
+
+/**
+ * Write the human summary (a few lines) to `f`, e.g. stderr.
+ * @return 0 or UC_EIO.
+ */
+int uc_stats_print_summary(FILE *f, const uc_stats *s, const char *engine);
+
+#endif /* UVCRAWL_STATS_H */

@@ -1,0 +1,632 @@
+/* crawl.c - the engine-independent crawl (see crawl.h). */
+#include "uvcrawl/crawl.h"
+
+#include <assert.h>
+#include <curl/curl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "uvcrawl/buf.h"
+#include "uvcrawl/error.h"
+#include "uvcrawl/policy.h"
+#include "uvcrawl/record.h"
+#include "uvcrawl/robots.h"
+#include "uvcrawl/seen.h"
+#include "uvcrawl/url.h"
+
+/* A frontier item's kind carries the redirect hops that led to it. */
+#define KIND_OF(k) ((k)&0xffu)
+#define HOPS_OF(k) ((k) >> 8)
+#define MAKE_KIND(kind, hops) ((kind) | ((hops) << 8))
+
+#define RETRY_BASE_MS 1000.0
+#define RETRY_MAX_MS 30000.0
+#define RETRY_AFTER_MAX_S 60.0
+
+typedef enum robots_state { ROBOTS_NONE, ROBOTS_PENDING, ROBOTS_DONE } robots_state;
+
+/* What the crawl knows of one host key, beside the frontier's queue. */
+typedef struct host_info {
+  uc_fhost *fhost;
+  uc_robots *robots;     /* NULL until robots.txt is known (or robots off) */
+  robots_state robots_state;
+  bool too_slow;         /* Crawl-delay above --max-crawl-delay: skip the host */
+  uc_fail unreachable;   /* robots.txt failed by DNS or connection: so would pages */
+  uint64_t pages_queued; /* for --max-pages-per-host */
+  struct host_info *next;
+} host_info;
+
+/* A link held back for the next depth level (see advance_level). */
+typedef struct pending_link {
+  char *url;
+  char *parent;
+  int depth;
+  struct pending_link *next;
+} pending_link;
+
+struct uc_crawl {
+  const uc_config *cfg;
+  FILE *records;
+  const char *engine;
+  uc_seen *seen;
+  uc_frontier *frontier;
+  uc_policy *policy;
+  uc_stats stats;
+  host_info *hosts;
+  pending_link *next_level; /* links one level deeper than the current one */
+  pending_link **next_level_tail;
+  size_t next_level_count;
+  int level;                /* the depth being crawled, with --depth */
+  bool stopping;            /* a signal: drop the queue, queue nothing new */
+  bool capped;              /* --max-pages reached */
+  uint64_t dispatched_pages;
+  uint64_t rng;             /* backoff jitter; seeded from the config */
+  uc_buf line;              /* one record being formatted */
+  char product_token[64];
+};
+
+/* splitmix64: a small deterministic PRNG for backoff jitter. */
+static uint64_t next_random(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+void uc_crawl_product_token(const char *user_agent, char *buf, size_t buflen) {
+  size_t n = strcspn(user_agent, "/ \t");
+  if (n >= buflen)
+    n = buflen - 1;
+  memcpy(buf, user_agent, n);
+  buf[n] = '\0';
+}
+
+int uc_crawl_new(uc_crawl **out, const uc_config *cfg, FILE *records, const char *engine,
+                 uint64_t now_ms, char *err, size_t errlen) {
+  uc_crawl *c = calloc(1, sizeof *c);
+  if (c == NULL)
+    return UC_ENOMEM;
+  c->cfg = cfg;
+  c->records = records;
+  c->engine = engine;
+  c->next_level_tail = &c->next_level;
+  c->rng = cfg->seen_key[0] ^ cfg->seen_key[1] ^ 0x5eed;
+  uc_crawl_product_token(cfg->user_agent, c->product_token, sizeof c->product_token);
+  uc_seen_opts seen_opts = {.expected = 1024, .key = {cfg->seen_key[0], cfg->seen_key[1]}};
+  uc_frontier_opts fopts = {.rate = cfg->rate, .burst = cfg->burst, .per_host = cfg->per_host};
+  int rc = uc_seen_new(&c->seen, &seen_opts);
+  if (rc == 0)
+    rc = uc_frontier_new(&c->frontier, &fopts, now_ms);
+  if (rc == 0)
+    rc = uc_policy_new(&c->policy, cfg, err, errlen);
+  if (rc != 0) {
+    uc_crawl_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+static void free_pending(pending_link *p) {
+  while (p != NULL) {
+    pending_link *next = p->next;
+    free(p->url);
+    free(p->parent);
+    free(p);
+    p = next;
+  }
+}
+
+void uc_crawl_free(uc_crawl *c) {
+  if (c == NULL)
+    return;
+  for (host_info *h = c->hosts, *next; h != NULL; h = next) {
+    next = h->next;
+    uc_robots_free(h->robots);
+    free(h);
+  }
+  free_pending(c->next_level);
+  uc_frontier_free(c->frontier);
+  uc_policy_free(c->policy);
+  uc_seen_free(c->seen);
+  uc_buf_free(&c->line);
+  free(c);
+}
+
+/* The frontier host of a URL, made on first sight; a new host gets its
+ * robots.txt queued in front of everything else. */
+static int host_for(uc_crawl *c, const char *url, uint64_t now_ms, uc_fhost **out) {
+  char *origin = NULL;
+  int rc = uc_url_origin(url, &origin);
+  if (rc != 0)
+    return rc;
+  bool created = false;
+  uc_fhost *fh = uc_frontier_host(c->frontier, origin, true, &created);
+  if (fh == NULL) {
+    free(origin);
+    return UC_ENOMEM;
+  }
+  if (created) {
+    host_info *h = calloc(1, sizeof *h);
+    if (h == NULL) {
+      free(origin);
+      return UC_ENOMEM;
+    }
+    h->fhost = fh;
+    h->next = c->hosts;
+    c->hosts = h;
+    uc_fhost_set_data(fh, h);
+    c->stats.hosts++;
+    if (c->cfg->robots) {
+      uc_buf robots_url = UC_BUF_INIT;
+      rc = uc_buf_printf(&robots_url, "%s/robots.txt", origin);
+      if (rc == 0)
+        rc = uc_frontier_push(c->frontier, fh, robots_url.data, NULL, 0, UC_KIND_ROBOTS, 1, true,
+                              now_ms);
+      uc_buf_free(&robots_url);
+    }
+  }
+  free(origin);
+  *out = fh;
+  return rc;
+}
+
+/* Put a URL that passed policy and dedup into the frontier. */
+static int push_url(uc_crawl *c, const char *url, const char *parent, int depth, unsigned hops,
+                    uint64_t now_ms) {
+  uc_fhost *fh;
+  int rc = host_for(c, url, now_ms, &fh);
+  if (rc != 0)
+    return rc;
+  host_info *h = uc_fhost_data(fh);
+  h->pages_queued++;
+  return uc_frontier_push(c->frontier, fh, url, parent, depth, MAKE_KIND(UC_KIND_PAGE, hops), 1,
+                          false, now_ms);
+}
+
+/* Hold a link for the next level (--depth crawls go level by level). */
+static int defer_to_next_level(uc_crawl *c, const char *url, const char *parent, int depth) {
+  pending_link *p = calloc(1, sizeof *p);
+  if (p == NULL)
+    return UC_ENOMEM;
+  p->url = strdup(url);
+  p->parent = parent != NULL ? strdup(parent) : NULL;
+  p->depth = depth;
+  if (p->url == NULL || (parent != NULL && p->parent == NULL)) {
+    free_pending(p);
+    return UC_ENOMEM;
+  }
+  *c->next_level_tail = p;
+  c->next_level_tail = &p->next;
+  c->next_level_count++;
+  return 0;
+}
+
+/*
+ * Offer a discovered URL to the crawl: policy, per-host cap, dedup, queue.
+ * @return 1 if queued, 0 if skipped (counted), or a negative error.
+ *
+ * Note: policy runs before dedup. If a link were marked seen when refused
+ * for depth, the same URL found later at a smaller depth would be dropped
+ * as a duplicate and never fetched.
+ */
+static int offer(uc_crawl *c, const char *url, const char *parent, int depth, unsigned hops,
+                 uint64_t now_ms) {
+  char host[256];
+  if (uc_url_host(url, host, sizeof host) != 0)
+    return 0;
+  int skip = uc_policy_check(c->policy, url, host, depth);
+  if (skip < 0 && c->capped)
+    skip = UC_SKIP_MAX_PAGES;
+  if (skip < 0 && c->cfg->max_pages_per_host > 0) {
+    char *origin = NULL;
+    if (uc_url_origin(url, &origin) == 0) {
+      uc_fhost *fh = uc_frontier_host(c->frontier, origin, false, NULL);
+      host_info *h = fh != NULL ? uc_fhost_data(fh) : NULL;
+      if (h != NULL && h->pages_queued >= c->cfg->max_pages_per_host)
+        skip = UC_SKIP_MAX_PAGES_PER_HOST;
+    }
+    free(origin);
+  }
+  if (skip >= 0) {
+    c->stats.skipped[skip]++;
+    return 0;
+  }
+  int rc = uc_seen_insert(c->seen, url, strlen(url));
+  if (rc < 0)
+    return rc;
+  if (rc == 0) {
+    c->stats.skipped[UC_SKIP_SEEN]++;
+    return 0;
+  }
+  if (c->cfg->depth >= 0 && depth > c->level)
+    rc = defer_to_next_level(c, url, parent, depth);
+  else
+    rc = push_url(c, url, parent, depth, hops, now_ms);
+  return rc < 0 ? rc : 1;
+}
+
+int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms) {
+  char *norm = NULL;
+  char host[256];
+  int rc = uc_url_normalize(url, &norm);
+  if (rc == 0)
+    rc = uc_url_host(norm, host, sizeof host);
+  if (rc == 0)
+    rc = uc_policy_add_seed_host(c->policy, host);
+  if (rc == 0 && (rc = uc_seen_insert(c->seen, norm, strlen(norm))) == 1)
+    rc = push_url(c, norm, NULL, 0, 0, now_ms);
+  free(norm);
+  return rc < 0 ? rc : 0;
+}
+
+/* Format and write one record; a failed write is fatal for the crawl. */
+static int write_record(uc_crawl *c, const uc_record *rec) {
+  uc_buf_reset(&c->line);
+  int rc = uc_record_format(&c->line, rec);
+  if (rc != 0)
+    return rc;
+  if (fwrite(c->line.data, 1, c->line.len, c->records) != c->line.len)
+    return UC_EIO;
+  return 0;
+}
+
+static void count_outcome(uc_stats *s, int status, uc_fail fail) {
+  s->pages++;
+  if (fail != UC_FAIL_NONE)
+    s->failures[fail]++;
+  else if (status >= 200 && status < 300)
+    s->status_2xx++;
+  else if (status >= 300 && status < 400)
+    s->status_3xx++;
+  else if (status >= 400 && status < 500)
+    s->status_4xx++;
+  else if (status >= 500)
+    s->status_5xx++;
+}
+
+/* A URL refused before any request (robots.txt, Crawl-delay): its record. */
+static int refuse(uc_crawl *c, uc_frontier_item *item, uc_fail why, uint64_t now_ms) {
+  uc_record rec = {.url = item->url, .parent = item->parent, .depth = item->depth,
+                   .links = -1, .new_links = -1, .error = uc_fail_name(why),
+                   .engine = c->engine, .attempts = 0};
+  count_outcome(&c->stats, 0, why);
+  int rc = write_record(c, &rec);
+  uc_frontier_done(c->frontier, item->host, now_ms);
+  free(item->url);
+  free(item->parent);
+  return rc;
+}
+
+/* Move the held-back links of the next level into the frontier. */
+static int advance_level(uc_crawl *c, uint64_t now_ms) {
+  pending_link *p = c->next_level;
+  c->next_level = NULL;
+  c->next_level_tail = &c->next_level;
+  c->next_level_count = 0;
+  c->level++;
+  int rc = 0;
+  for (pending_link *q = p; q != NULL && rc == 0; q = q->next)
+    rc = push_url(c, q->url, q->parent, q->depth, 0, now_ms);
+  free_pending(p);
+  return rc;
+}
+
+/* Drop everything queued; returns how many URLs that was. */
+static size_t drop_queue(uc_crawl *c) {
+  size_t dropped = uc_frontier_clear(c->frontier) + c->next_level_count;
+  free_pending(c->next_level);
+  c->next_level = NULL;
+  c->next_level_tail = &c->next_level;
+  c->next_level_count = 0;
+  return dropped;
+}
+
+/* Fill the parts of a fetch an engine needs to connect. */
+static int fill_fetch(uc_fetch *f) {
+  CURLU *u = curl_url();
+  char *port = NULL;
+  if (u == NULL)
+    return UC_ENOMEM;
+  int rc = UC_EBADURL;
+  if (curl_url_set(u, CURLUPART_URL, f->item.url, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+    f->port = atoi(port);
+    rc = uc_url_host(f->item.url, f->host, sizeof f->host);
+  }
+  curl_free(port);
+  curl_url_cleanup(u);
+  return rc;
+}
+
+int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_ms) {
+  for (;;) {
+    if (c->stopping)
+      return UC_EEMPTY;
+    uc_frontier_item item;
+    int rc = uc_frontier_pop(c->frontier, now_ms, &item, wake_ms);
+    if (rc == UC_EEMPTY && c->stats.inflight == 0 && c->next_level != NULL) {
+      if ((rc = advance_level(c, now_ms)) != 0)
+        return rc;
+      continue;
+    }
+    if (rc != 0)
+      return rc;
+    host_info *h = uc_fhost_data(item.host);
+    if (KIND_OF(item.kind) == UC_KIND_ROBOTS) {
+      uc_frontier_hold(c->frontier, item.host);
+      h->robots_state = ROBOTS_PENDING;
+    } else if (h->too_slow || h->unreachable != UC_FAIL_NONE) {
+      uc_fail why = h->too_slow ? UC_FAIL_CRAWL_DELAY : h->unreachable;
+      if ((rc = refuse(c, &item, why, now_ms)) != 0)
+        return rc;
+      continue;
+    } else if (h->robots != NULL) {
+      char *path = NULL;
+      if (uc_url_path_query(item.url, &path) == 0 && !uc_robots_allowed(h->robots, path)) {
+        free(path);
+        if ((rc = refuse(c, &item, UC_FAIL_ROBOTS, now_ms)) != 0)
+          return rc;
+        continue;
+      }
+      free(path);
+    }
+    uc_fetch *f = calloc(1, sizeof *f);
+    if (f == NULL || fill_fetch((f->item = item, f)) != 0) {
+      /* Cannot happen for a URL the crawl normalized; treat as a failure. */
+      uc_frontier_done(c->frontier, item.host, now_ms);
+      free(item.url);
+      free(item.parent);
+      free(f);
+      return UC_ENOMEM;
+    }
+    f->dispatched_ms = now_ms;
+    if (++c->stats.inflight > c->stats.peak_inflight)
+      c->stats.peak_inflight = c->stats.inflight;
+    if (KIND_OF(item.kind) == UC_KIND_PAGE && c->cfg->max_pages > 0 &&
+        ++c->dispatched_pages >= c->cfg->max_pages && !c->capped) {
+      c->capped = true;
+      c->stats.skipped[UC_SKIP_MAX_PAGES] += drop_queue(c);
+    }
+    *out = f;
+    return 0;
+  }
+}
+
+/* HTML by Content-Type, or by a look at the first bytes when it is absent. */
+static bool is_html(const char *content_type, const char *body, size_t len) {
+  if (content_type != NULL && *content_type != '\0')
+    return strncasecmp(content_type, "text/html", 9) == 0 ||
+           strncasecmp(content_type, "application/xhtml+xml", 21) == 0;
+  size_t i = 0;
+  if (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0)
+    i = 3;
+  while (i < len && strchr(" \t\r\n\f", body[i]) != NULL)
+    i++;
+  static const char *const openers[] = {"<!doctype html", "<html", "<head", "<body", "<a ",
+                                        "<!--", "<p", "<div", "<title"};
+  for (size_t k = 0; k < sizeof openers / sizeof *openers; k++) {
+    size_t n = strlen(openers[k]);
+    if (len - i >= n && strncasecmp(body + i, openers[k], n) == 0)
+      return true;
+  }
+  return false;
+}
+
+bool uc_crawl_wants_parse(const uc_crawl *c, const uc_fetch *f, const uc_fetch_result *r) {
+  return KIND_OF(f->item.kind) == UC_KIND_PAGE && r->fail == UC_FAIL_NONE && r->status >= 200 &&
+         r->status < 300 && r->body_len > 0 &&
+         (c->cfg->depth < 0 || f->item.depth < c->cfg->depth) &&
+         is_html(r->content_type, r->body, r->body_len);
+}
+
+int uc_crawl_parse(const uc_fetch *f, const uc_fetch_result *r, uc_parsed *out) {
+  memset(out, 0, sizeof *out);
+  const char *base = r->final_url != NULL ? r->final_url : f->item.url;
+  out->parsed = true;
+  out->rc = uc_extract(r->body, r->body_len, base, NULL, &out->links);
+  return out->rc == UC_ENOMEM ? UC_ENOMEM : 0;
+}
+
+void uc_parsed_free(uc_parsed *p) {
+  if (p != NULL && p->parsed)
+    uc_links_free(&p->links);
+}
+
+/* robots.txt came back: decide the host's rules and let its pages go. */
+static void robots_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t now_ms) {
+  host_info *h = uc_fhost_data(f->item.host);
+  uc_robots *rules = NULL;
+  int rc;
+  c->stats.robots_fetches++;
+  c->stats.bytes += r->bytes;
+  if (r->fail == UC_FAIL_NONE && r->status >= 200 && r->status < 300)
+    rc = uc_robots_parse(&rules, r->body != NULL ? r->body : "", r->body_len, c->product_token);
+  else if (r->fail == UC_FAIL_NONE && r->status >= 400 && r->status < 500)
+    rc = uc_robots_new_allow_all(&rules); /* RFC 9309 2.3.1.3: unavailable */
+  else
+    rc = uc_robots_new_disallow_all(&rules); /* 2.3.1.4: unreachable */
+  /* Note: when the name does not resolve or nothing listens, the pages
+   * would fail the same way; record that cause instead of "robots". */
+  if (r->fail == UC_FAIL_DNS || r->fail == UC_FAIL_REFUSED || r->fail == UC_FAIL_CONNECT)
+    h->unreachable = r->fail;
+  if (rc != 0)
+    rules = NULL; /* out of memory: crawl the host without rules */
+  uc_robots_free(h->robots);
+  h->robots = rules;
+  h->robots_state = ROBOTS_DONE;
+  double delay = rules != NULL ? uc_robots_crawl_delay(rules) : -1.0;
+  if (delay > c->cfg->max_crawl_delay_s) {
+    h->too_slow = true;
+  } else if (delay > 0) {
+    double rate = 1.0 / delay;
+    if (c->cfg->rate <= 0 || rate < c->cfg->rate)
+      uc_frontier_set_rate(c->frontier, f->item.host, rate, 1.0, now_ms);
+  }
+  uc_frontier_release(c->frontier, f->item.host, now_ms);
+}
+
+static bool retryable(const uc_fetch_result *r) {
+  switch (r->fail) {
+  case UC_FAIL_TIMEOUT:
+  case UC_FAIL_RESET:
+    return true;
+  case UC_FAIL_NONE:
+    return r->status == 429 || r->status >= 500;
+  default:
+    return false;
+  }
+}
+
+/* Queue the same URL again at the front of its host, after a backoff. */
+static int retry(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t now_ms) {
+  double wait_ms;
+  if (r->retry_after_s >= 0) {
+    wait_ms = fmin(r->retry_after_s, RETRY_AFTER_MAX_S) * 1000.0;
+  } else {
+    double jitter = 0.5 + (double)(next_random(&c->rng) >> 11) / 9007199254740992.0;
+    wait_ms = fmin(RETRY_BASE_MS * ldexp(1.0, (int)f->item.attempts - 1), RETRY_MAX_MS) * jitter;
+  }
+  c->stats.retries++;
+  int rc = uc_frontier_push(c->frontier, f->item.host, f->item.url, f->item.parent,
+                            f->item.depth, f->item.kind, f->item.attempts + 1, true, now_ms);
+  if (rc == 0)
+    uc_frontier_defer(c->frontier, f->item.host, now_ms + (uint64_t)wait_ms, now_ms);
+  return rc;
+}
+
+/* Queue the links of a parsed page; returns how many were new, or < 0. */
+static long merge_links(uc_crawl *c, const uc_fetch *f, const uc_links *links, uint64_t now_ms) {
+  long fresh = 0;
+  if (c->stopping)
+    return 0;
+  for (size_t i = 0; i < links->count; i++) {
+    int rc = offer(c, links->urls[i], f->item.url, f->item.depth + 1, 0, now_ms);
+    if (rc < 0)
+      return rc;
+    fresh += rc;
+  }
+  return fresh;
+}
+
+/* A page came back for good (no retry): merge, follow redirect, record. */
+static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_parsed *parsed,
+                     uint64_t now_ms) {
+  uc_record rec = {.url = f->item.url, .final_url = r->final_url, .status = r->status,
+                   .depth = f->item.depth, .parent = f->item.parent,
+                   .content_type = r->content_type, .bytes = r->bytes, .fetch_ms = r->fetch_ms,
+                   .links = -1, .new_links = -1, .error = uc_fail_name(r->fail),
+                   .engine = c->engine, .attempts = f->item.attempts};
+  uc_fail fail = r->fail;
+  char *target = NULL;
+  if (parsed != NULL && parsed->parsed && parsed->rc == 0) {
+    long fresh = merge_links(c, f, &parsed->links, now_ms);
+    if (fresh < 0)
+      return (int)fresh;
+    rec.links = (long)parsed->links.count;
+    rec.new_links = fresh;
+    c->stats.links_found += parsed->links.count;
+    c->stats.links_new += (uint64_t)fresh;
+  }
+  if (fail == UC_FAIL_NONE && r->status >= 300 && r->status < 400 && r->location != NULL &&
+      uc_url_resolve(f->item.url, r->location, &target) == 0) {
+    /* A redirect is a link at the same depth, deduped and scoped like one. */
+    rec.final_url = target;
+    unsigned hops = HOPS_OF(f->item.kind) + 1;
+    if (hops > c->cfg->max_redirects) {
+      fail = UC_FAIL_REDIRECTS;
+      rec.error = uc_fail_name(fail);
+    } else if (!c->stopping) {
+      int rc = offer(c, target, f->item.url, f->item.depth, hops, now_ms);
+      if (rc < 0) {
+        free(target);
+        return rc;
+      }
+    }
+  }
+  count_outcome(&c->stats, r->status, fail);
+  c->stats.bytes += r->bytes;
+  int rc = write_record(c, &rec);
+  free(target);
+  return rc;
+}
+
+int uc_crawl_complete(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_parsed *parsed,
+                      uint64_t parse_ns, uint64_t now_ms) {
+  int rc = 0;
+  assert(c->stats.inflight > 0);
+  c->stats.inflight--;
+  if (parsed != NULL && parsed->parsed) {
+    c->stats.parsed++;
+    c->stats.parse_bytes += r->body_len;
+    c->stats.parse_ns += parse_ns;
+  }
+  if (KIND_OF(f->item.kind) == UC_KIND_ROBOTS)
+    robots_done(c, f, r, now_ms);
+  else if (!c->stopping && retryable(r) && f->item.attempts <= c->cfg->retries)
+    rc = retry(c, f, r, now_ms);
+  else
+    rc = page_done(c, f, r, parsed, now_ms);
+  uc_frontier_done(c->frontier, f->item.host, now_ms);
+  free(f->item.url);
+  free(f->item.parent);
+  free(f);
+  return rc;
+}
+
+bool uc_crawl_finished(const uc_crawl *c) {
+  return c->stats.inflight == 0 && uc_frontier_queued(c->frontier) == 0 && c->next_level == NULL;
+}
+
+size_t uc_crawl_stop(uc_crawl *c) {
+  size_t dropped = drop_queue(c);
+  c->stopping = true;
+  c->stats.unfetched += dropped;
+  return dropped;
+}
+
+bool uc_crawl_stopping(const uc_crawl *c) { return c->stopping; }
+
+uc_stats *uc_crawl_stats(uc_crawl *c) { return &c->stats; }
+
+size_t uc_crawl_queued(const uc_crawl *c) {
+  return uc_frontier_queued(c->frontier) + c->next_level_count;
+}
+
+uc_fail uc_fail_from_curl(int curl_code) {
+  switch ((CURLcode)curl_code) {
+  case CURLE_OK:
+    return UC_FAIL_NONE;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+    return UC_FAIL_DNS;
+  case CURLE_COULDNT_CONNECT:
+    return UC_FAIL_REFUSED;
+  case CURLE_OPERATION_TIMEDOUT:
+    return UC_FAIL_TIMEOUT;
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+    return UC_FAIL_RESET;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+    return UC_FAIL_TLS;
+  case CURLE_FILESIZE_EXCEEDED:
+  case CURLE_WRITE_ERROR:
+    return UC_FAIL_MAX_BODY;
+  case CURLE_TOO_MANY_REDIRECTS:
+    return UC_FAIL_REDIRECTS;
+  case CURLE_ABORTED_BY_CALLBACK:
+    return UC_FAIL_ABORTED;
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_WEIRD_SERVER_REPLY:
+  case CURLE_HTTP2:
+  case CURLE_BAD_CONTENT_ENCODING:
+    return UC_FAIL_PROTOCOL;
+  default:
+    return UC_FAIL_OTHER;
+  }
+}

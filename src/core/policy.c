@@ -1,0 +1,148 @@
+/* policy.c - scope, patterns, depth and trap guards for discovered links. */
+#include "uvcrawl/policy.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uvcrawl/error.h"
+#include "uvcrawl/seen.h"
+#include "uvcrawl/url.h"
+
+struct uc_policy {
+  uc_scope scope;
+  int max_depth;            /* -1: unlimited */
+  size_t max_url_length;    /* 0: unlimited */
+  uc_seen *scope_names;     /* seed hosts (host scope) or their domains */
+  regex_t *allow;
+  size_t n_allow;
+  regex_t *deny;
+  size_t n_deny;
+};
+
+/* Compile a list of regexes; on failure frees what it compiled. */
+static int compile_all(regex_t **out, const char *const *src, size_t n, char *err, size_t errlen) {
+  *out = NULL;
+  if (n == 0)
+    return 0;
+  regex_t *re = calloc(n, sizeof *re);
+  if (re == NULL)
+    return UC_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    int rc = regcomp(&re[i], src[i], REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+      char why[128];
+      regerror(rc, &re[i], why, sizeof why);
+      snprintf(err, errlen, "bad regular expression '%s': %s", src[i], why);
+      while (i-- > 0)
+        regfree(&re[i]);
+      free(re);
+      return UC_EINVAL;
+    }
+  }
+  *out = re;
+  return 0;
+}
+
+static void free_all(regex_t *re, size_t n) {
+  for (size_t i = 0; re != NULL && i < n; i++)
+    regfree(&re[i]);
+  free(re);
+}
+
+int uc_policy_new(uc_policy **out, const uc_config *cfg, char *err, size_t errlen) {
+  uc_policy *p = calloc(1, sizeof *p);
+  if (p == NULL)
+    return UC_ENOMEM;
+  p->scope = cfg->scope;
+  p->max_depth = cfg->depth;
+  p->max_url_length = cfg->max_url_length;
+  int rc = uc_seen_new(&p->scope_names, NULL);
+  if (rc == 0 && (rc = compile_all(&p->allow, cfg->allow, cfg->n_allow, err, errlen)) == 0)
+    p->n_allow = cfg->n_allow;
+  if (rc == 0 && (rc = compile_all(&p->deny, cfg->deny, cfg->n_deny, err, errlen)) == 0)
+    p->n_deny = cfg->n_deny;
+  if (rc != 0) {
+    uc_policy_free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+void uc_policy_free(uc_policy *p) {
+  if (p == NULL)
+    return;
+  uc_seen_free(p->scope_names);
+  free_all(p->allow, p->n_allow);
+  free_all(p->deny, p->n_deny);
+  free(p);
+}
+
+/* The name that scope compares: the host itself, or its registrable domain. */
+static const char *scope_name(const uc_policy *p, const char *host) {
+  return p->scope == UC_SCOPE_DOMAIN ? uc_url_domain(host) : host;
+}
+
+int uc_policy_add_seed_host(uc_policy *p, const char *host) {
+  const char *name = scope_name(p, host);
+  int rc = uc_seen_insert(p->scope_names, name, strlen(name));
+  return rc < 0 ? rc : 0;
+}
+
+/*
+ * True when one path segment occurs more than UC_POLICY_MAX_SEGMENT_REPEATS
+ * times: the shape of calendar and relative-link traps (/a/b/a/b/a/b/...).
+ * Note: quadratic in the number of segments, but URLs are capped in length
+ * before this runs, so a path has at most a few hundred segments.
+ */
+static int repeats_segment(const char *url) {
+  const char *path = strstr(url, "://");
+  path = path != NULL ? strchr(path + 3, '/') : NULL;
+  if (path == NULL)
+    return 0;
+  size_t end = strcspn(path, "?#");
+  for (const char *seg = path + 1; seg < path + end;) {
+    size_t len = strcspn(seg, "/?#");
+    if (len > 0) {
+      int count = 0;
+      for (const char *other = path + 1; other < path + end;) {
+        size_t olen = strcspn(other, "/?#");
+        if (olen == len && memcmp(other, seg, len) == 0)
+          count++;
+        other += olen + 1;
+      }
+      if (count > UC_POLICY_MAX_SEGMENT_REPEATS)
+        return 1;
+    }
+    seg += len + 1;
+  }
+  return 0;
+}
+
+static int matches_any(const regex_t *re, size_t n, const char *url) {
+  for (size_t i = 0; i < n; i++)
+    if (regexec(&re[i], url, 0, NULL, 0) == 0)
+      return 1;
+  return 0;
+}
+
+int uc_policy_check(const uc_policy *p, const char *url, const char *host, int depth) {
+  if (p->max_depth >= 0 && depth > p->max_depth)
+    return UC_SKIP_DEPTH;
+  if (p->max_url_length > 0 && strlen(url) > p->max_url_length)
+    return UC_SKIP_URL_LENGTH;
+  if (p->scope != UC_SCOPE_ANY) {
+    const char *name = scope_name(p, host);
+    if (!uc_seen_contains(p->scope_names, name, strlen(name)))
+      return UC_SKIP_SCOPE;
+  }
+  if (p->n_allow > 0 && !matches_any(p->allow, p->n_allow, url))
+    return UC_SKIP_PATTERN;
+  if (matches_any(p->deny, p->n_deny, url))
+    return UC_SKIP_PATTERN;
+  if (repeats_segment(url))
+    return UC_SKIP_REPEATED_SEGMENT;
+  return -1;
+}

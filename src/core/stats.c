@@ -1,0 +1,92 @@
+/* stats.c - crawl counters as JSON (--stats) and as a human summary. */
+#include "uvcrawl/stats.h"
+
+#include <inttypes.h>
+#include <math.h>
+
+#include "uvcrawl/error.h"
+
+static const char *const fail_names[UC_FAIL_COUNT_] = {
+    [UC_FAIL_NONE] = NULL,
+#define UC_FAIL_NAME_(name, str) [UC_FAIL_##name] = str,
+    UC_FAIL_MAP(UC_FAIL_NAME_)
+#undef UC_FAIL_NAME_
+};
+
+static const char *const skip_names[UC_SKIP_COUNT_] = {
+#define UC_SKIP_NAME_(name, str) [UC_SKIP_##name] = str,
+    UC_SKIP_MAP(UC_SKIP_NAME_)
+#undef UC_SKIP_NAME_
+};
+
+const char *uc_fail_name(uc_fail f) {
+  return (f > UC_FAIL_NONE && f < UC_FAIL_COUNT_) ? fail_names[f] : NULL;
+}
+
+const char *uc_skip_name(uc_skip s) { return (unsigned)s < UC_SKIP_COUNT_ ? skip_names[s] : "?"; }
+
+static uint64_t total_failures(const uc_stats *s) {
+  uint64_t n = 0;
+  for (int i = 1; i < UC_FAIL_COUNT_; i++)
+    n += s->failures[i];
+  return n;
+}
+
+/* Note: keys are fixed identifiers, so they need no escaping; the engine
+ * name is ours too. Values are numbers only. */
+int uc_stats_format_json(uc_buf *out, const uc_stats *s, const char *engine) {
+  size_t mark = out->len;
+  double secs = s->elapsed_s > 0 ? s->elapsed_s : 0;
+  double pps = secs > 0 ? (double)s->pages / secs : 0;
+  int rc = uc_buf_printf(out,
+      "{\"engine\":\"%s\",\"elapsed_s\":%.3f,\"pages\":%" PRIu64 ",\"pages_per_s\":%.1f,"
+      "\"status\":{\"2xx\":%" PRIu64 ",\"3xx\":%" PRIu64 ",\"4xx\":%" PRIu64 ",\"5xx\":%" PRIu64 "},"
+      "\"errors\":%" PRIu64 ",\"errors_by_kind\":{",
+      engine, secs, s->pages, pps, s->status_2xx, s->status_3xx, s->status_4xx, s->status_5xx,
+      total_failures(s));
+  for (int i = 1; rc == 0 && i < UC_FAIL_COUNT_; i++)
+    rc = uc_buf_printf(out, "%s\"%s\":%" PRIu64, i > 1 ? "," : "", fail_names[i], s->failures[i]);
+  if (rc == 0)
+    rc = uc_buf_puts(out, "},\"skipped\":{");
+  for (int i = 0; rc == 0 && i < UC_SKIP_COUNT_; i++)
+    rc = uc_buf_printf(out, "%s\"%s\":%" PRIu64, i > 0 ? "," : "", skip_names[i], s->skipped[i]);
+  if (rc == 0)
+    rc = uc_buf_printf(out,
+        "},\"bytes\":%" PRIu64 ",\"hosts\":%" PRIu64 ",\"links_found\":%" PRIu64
+        ",\"links_new\":%" PRIu64 ",\"parsed\":%" PRIu64 ",\"parse_bytes\":%" PRIu64
+        ",\"parse_ms\":%.3f,\"robots_fetches\":%" PRIu64 ",\"retries\":%" PRIu64
+        ",\"peak_inflight\":%" PRIu64 ",\"dns_queries\":%" PRIu64 ",\"dns_cache_hits\":%" PRIu64
+        ",\"unfetched\":%" PRIu64 ",\"interrupted\":%s}\n",
+        s->bytes, s->hosts, s->links_found, s->links_new, s->parsed, s->parse_bytes,
+        (double)s->parse_ns / 1e6, s->robots_fetches, s->retries, s->peak_inflight,
+        s->dns_queries, s->dns_cache_hits, s->unfetched, s->interrupted ? "true" : "false");
+  if (rc != 0) {
+    out->len = mark;
+    if (out->data != NULL)
+      out->data[mark] = '\0';
+  }
+  return rc;
+}
+
+int uc_stats_print_summary(FILE *f, const uc_stats *s, const char *engine) {
+  double secs = s->elapsed_s;
+  int n = fprintf(f,
+      "uvcrawl (%s): %" PRIu64 " pages in %.2f s (%.1f pages/s), %" PRIu64 " hosts, %.1f MB\n"
+      "  status 2xx %" PRIu64 ", 3xx %" PRIu64 ", 4xx %" PRIu64 ", 5xx %" PRIu64
+      ", errors %" PRIu64 ", peak in flight %" PRIu64 "\n",
+      engine, s->pages, secs, secs > 0 ? (double)s->pages / secs : 0.0, s->hosts,
+      (double)s->bytes / 1e6, s->status_2xx, s->status_3xx, s->status_4xx, s->status_5xx,
+      total_failures(s), s->peak_inflight);
+  if (n >= 0 && total_failures(s) > 0) {
+    n = fprintf(f, "  errors:");
+    for (int i = 1; n >= 0 && i < UC_FAIL_COUNT_; i++)
+      if (s->failures[i] > 0)
+        n = fprintf(f, " %s %" PRIu64, fail_names[i], s->failures[i]);
+    if (n >= 0)
+      n = fprintf(f, "\n");
+  }
+  if (n >= 0 && s->interrupted)
+    n = fprintf(f, "  interrupted (%s): %" PRIu64 " queued URLs left unfetched\n",
+                s->interrupted == 1 ? "drained" : "aborted", s->unfetched);
+  return n < 0 ? UC_EIO : 0;
+}
