@@ -1,0 +1,411 @@
+/* options.c - command-line parsing with getopt_long. */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "uvcrawl/error.h"
+#include "uvcrawl/url.h"
+
+enum {
+  OPT_ENGINE = 256, OPT_RATE, OPT_BURST, OPT_PER_HOST, OPT_SCOPE, OPT_ALLOW, OPT_DENY,
+  OPT_PARSE_THREADS, OPT_USER_AGENT, OPT_ROBOTS, OPT_MAX_CRAWL_DELAY, OPT_TIMEOUT,
+  OPT_CONNECT_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_MAX_BODY, OPT_RETRIES, OPT_MAX_REDIRECTS,
+  OPT_MAX_URL_LENGTH, OPT_MAX_PAGES_PER_HOST, OPT_RESOLVE, OPT_DNS_SERVER, OPT_STATS,
+  OPT_PROGRESS,
+};
+
+static const struct option long_options[] = {
+    {"engine", required_argument, NULL, OPT_ENGINE},
+    {"concurrency", required_argument, NULL, 'c'},
+    {"depth", required_argument, NULL, 'd'},
+    {"max-pages", required_argument, NULL, 'n'},
+    {"max-pages-per-host", required_argument, NULL, OPT_MAX_PAGES_PER_HOST},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"burst", required_argument, NULL, OPT_BURST},
+    {"per-host", required_argument, NULL, OPT_PER_HOST},
+    {"scope", required_argument, NULL, OPT_SCOPE},
+    {"allow", required_argument, NULL, OPT_ALLOW},
+    {"deny", required_argument, NULL, OPT_DENY},
+    {"parse-threads", required_argument, NULL, OPT_PARSE_THREADS},
+    {"user-agent", required_argument, NULL, OPT_USER_AGENT},
+    {"robots", required_argument, NULL, OPT_ROBOTS},
+    {"max-crawl-delay", required_argument, NULL, OPT_MAX_CRAWL_DELAY},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
+    {"max-body", required_argument, NULL, OPT_MAX_BODY},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"max-redirects", required_argument, NULL, OPT_MAX_REDIRECTS},
+    {"max-url-length", required_argument, NULL, OPT_MAX_URL_LENGTH},
+    {"resolve", required_argument, NULL, OPT_RESOLVE},
+    {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
+    {"input", required_argument, NULL, 'i'},
+    {"output", required_argument, NULL, 'o'},
+    {"stats", required_argument, NULL, OPT_STATS},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+void cli_usage(FILE *f) {
+  fputs(
+      "Usage: uvcrawl [options] URL...\n"
+      "A concurrent web crawler: one libuv event loop (or a thread pool) fetching\n"
+      "with libcurl, polite per host, writing one JSON record per URL.\n"
+      "\n"
+      "  --engine loop|threads     concurrency model (default loop)\n"
+      "  -c, --concurrency N       transfers in flight / worker threads (default 256)\n"
+      "  -d, --depth N             follow links at most N hops from a seed (default unlimited)\n"
+      "  -n, --max-pages N         stop after N pages\n"
+      "      --max-pages-per-host N\n"
+      "  --rate R --burst B        per-host token bucket, requests/s (default 2, burst 2)\n"
+      "  --per-host N              per-host transfers in flight (default 2)\n"
+      "  --scope host|domain|any   which links to follow (default host)\n"
+      "  --allow REGEX, --deny REGEX  follow only matching / never matching links\n"
+      "  --parse-threads N         loop engine: parse HTML on N pool threads (0 = inline)\n"
+      "  --user-agent S            default uvcrawl/" UVCRAWL_VERSION " (+url)\n"
+      "  --robots on|off           obey robots.txt (default on)\n"
+      "  --max-crawl-delay S       skip hosts asking a longer Crawl-delay (default 30)\n"
+      "  --timeout S               whole-transfer timeout (default 30)\n"
+      "  --connect-timeout S       (default 10)\n"
+      "  --drain-timeout S         after a signal, wait this long for transfers (default 10)\n"
+      "  --max-body BYTES          cut bodies beyond this (suffix K, M, G; default 10M)\n"
+      "  --retries N               retries on timeouts, resets, 429 and 5xx (default 2)\n"
+      "  --max-redirects N         (default 10)\n"
+      "  --max-url-length N        (default 2048)\n"
+      "  --resolve HOST:PORT:ADDR  pin a name; HOST may be *.suffix\n"
+      "  --dns-server ADDR[:PORT]  use this DNS server instead of resolv.conf\n"
+      "  -i, --input FILE          read seed URLs from FILE, one per line\n"
+      "  -o, --output FILE         JSON Lines records (default stdout)\n"
+      "  --stats FILE              final statistics as JSON\n"
+      "  --progress                live status line on stderr (when it is a terminal)\n"
+      "  -q, --quiet               no summary on stderr\n"
+      "  -h, --help, -V, --version\n"
+      "\n"
+      "Exit: 0 done, 1 finished with a fatal condition, 2 bad usage, 130 interrupted.\n",
+      f);
+}
+
+static void complain(const char *fmt, const char *a, const char *b) {
+  fputs("uvcrawl: ", stderr);
+  fprintf(stderr, fmt, a, b);
+  fputs(" (try --help)\n", stderr);
+}
+
+/* A whole non-negative integer within [min, max]. */
+static int parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 || v < min || v > max) {
+    complain("bad number for %s: '%s'", opt, s);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* A finite decimal within [min, max]. */
+static int parse_double(const char *opt, const char *s, double min, double max, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (*s == '\0' || *end != '\0' || errno != 0 || !isfinite(v) || v < min || v > max) {
+    complain("bad number for %s: '%s'", opt, s);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* A byte count with an optional K/M/G (binary) suffix, optionally "iB". */
+static int parse_bytes(const char *opt, const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  int shift = 0;
+  if (*end == 'K' || *end == 'k')
+    shift = 10, end++;
+  else if (*end == 'M' || *end == 'm')
+    shift = 20, end++;
+  else if (*end == 'G' || *end == 'g')
+    shift = 30, end++;
+  if (shift != 0 && strcmp(end, "iB") == 0)
+    end += 2;
+  if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 || v == 0 || v > (UINT64_MAX >> shift)) {
+    complain("bad size for %s: '%s'", opt, s);
+    return -1;
+  }
+  *out = (uint64_t)v << shift;
+  return 0;
+}
+
+static int push_str(const char ***arr, size_t *n, const char *s) {
+  const char **grown = realloc(*arr, (*n + 1) * sizeof **arr);
+  if (grown == NULL)
+    return -1;
+  grown[(*n)++] = s;
+  *arr = grown;
+  return 0;
+}
+
+/* Normalize and keep a seed; returns 0, -1 for a bad URL (named on
+ * stderr) or -2 when out of memory. */
+static int add_seed(cli_options *o, const char *url, const char *where, long line) {
+  char *norm = NULL;
+  int rc = uc_url_normalize(url, &norm);
+  if (rc != 0) {
+    if (where != NULL)
+      fprintf(stderr, "uvcrawl: %s:%ld: bad URL '%s': %s\n", where, line, url, uc_strerror(rc));
+    else
+      complain("bad URL '%s': %s", url, uc_strerror(rc));
+    return -1;
+  }
+  if (o->n_seeds == o->cap_seeds) {
+    size_t cap = o->cap_seeds ? o->cap_seeds * 2 : 16;
+    char **grown = realloc(o->seeds, cap * sizeof *grown);
+    if (grown == NULL) {
+      free(norm);
+      fputs("uvcrawl: out of memory\n", stderr);
+      return -2;
+    }
+    o->seeds = grown;
+    o->cap_seeds = cap;
+  }
+  o->seeds[o->n_seeds++] = norm;
+  return 0;
+}
+
+/* Seeds from a file: bad lines are reported with their number and skipped. */
+static int read_seed_file(cli_options *o, const char *path) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+  if (f == NULL) {
+    fprintf(stderr, "uvcrawl: cannot read %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  long lineno = 0;
+  ssize_t len;
+  int rc = 0;
+  while ((len = getline(&line, &cap, f)) >= 0) {
+    lineno++;
+    while (len > 0 && strchr(" \t\r\n", line[len - 1]) != NULL)
+      line[--len] = '\0';
+    char *s = line + strspn(line, " \t");
+    if (*s == '\0' || *s == '#')
+      continue;
+    if (add_seed(o, s, path, lineno) == -2) {
+      rc = -1;
+      break;
+    }
+  }
+  if (ferror(f)) {
+    fprintf(stderr, "uvcrawl: cannot read %s: %s\n", path, strerror(errno));
+    rc = -1;
+  }
+  free(line);
+  if (f != stdin)
+    fclose(f);
+  return rc;
+}
+
+/* HOST:PORT:ADDR with a numeric port and a non-empty host and address. */
+static int valid_resolve(const char *s) {
+  const char *c1 = strchr(s, ':');
+  if (c1 == NULL || c1 == s)
+    return 0;
+  char *end;
+  long port = strtol(c1 + 1, &end, 10);
+  return *end == ':' && end > c1 + 1 && port > 0 && port < 65536 && end[1] != '\0';
+}
+
+static int apply(cli_options *o, int opt, const char *arg, const char *name) {
+  uc_config *cfg = &o->cfg;
+  uint64_t u;
+  switch (opt) {
+  case OPT_ENGINE:
+    if (strcmp(arg, "loop") == 0)
+      cfg->engine = UC_ENGINE_LOOP;
+    else if (strcmp(arg, "threads") == 0)
+      cfg->engine = UC_ENGINE_THREADS;
+    else
+      return complain("bad value for %s: '%s' (loop or threads)", name, arg), -1;
+    return 0;
+  case 'c':
+    if (parse_uint(name, arg, 1, 1000000, &u) != 0)
+      return -1;
+    cfg->concurrency = (unsigned)u;
+    return 0;
+  case 'd':
+    if (parse_uint(name, arg, 0, INT_MAX, &u) != 0)
+      return -1;
+    cfg->depth = (int)u;
+    return 0;
+  case 'n':
+    return parse_uint(name, arg, 1, UINT64_MAX, &cfg->max_pages);
+  case OPT_MAX_PAGES_PER_HOST:
+    return parse_uint(name, arg, 1, UINT64_MAX, &cfg->max_pages_per_host);
+  case OPT_RATE:
+    return parse_double(name, arg, 0, 1e9, &cfg->rate);
+  case OPT_BURST:
+    return parse_double(name, arg, 1, 1e9, &cfg->burst);
+  case OPT_PER_HOST:
+    if (parse_uint(name, arg, 1, 1000000, &u) != 0)
+      return -1;
+    cfg->per_host = (unsigned)u;
+    return 0;
+  case OPT_SCOPE:
+    if (strcmp(arg, "host") == 0)
+      cfg->scope = UC_SCOPE_HOST;
+    else if (strcmp(arg, "domain") == 0)
+      cfg->scope = UC_SCOPE_DOMAIN;
+    else if (strcmp(arg, "any") == 0)
+      cfg->scope = UC_SCOPE_ANY;
+    else
+      return complain("bad value for %s: '%s' (host, domain or any)", name, arg), -1;
+    return 0;
+  case OPT_ALLOW:
+    return push_str(&o->allow, &o->n_allow, arg);
+  case OPT_DENY:
+    return push_str(&o->deny, &o->n_deny, arg);
+  case OPT_PARSE_THREADS:
+    if (parse_uint(name, arg, 0, 128, &u) != 0)
+      return -1;
+    cfg->parse_threads = (unsigned)u;
+    return 0;
+  case OPT_USER_AGENT:
+    if (*arg == '\0' || strpbrk(arg, "\r\n") != NULL)
+      return complain("bad value for %s: '%s'", name, arg), -1;
+    cfg->user_agent = arg;
+    return 0;
+  case OPT_ROBOTS:
+    if (strcmp(arg, "on") == 0)
+      cfg->robots = true;
+    else if (strcmp(arg, "off") == 0)
+      cfg->robots = false;
+    else
+      return complain("bad value for %s: '%s' (on or off)", name, arg), -1;
+    return 0;
+  case OPT_MAX_CRAWL_DELAY:
+    return parse_double(name, arg, 0, 86400, &cfg->max_crawl_delay_s);
+  case OPT_TIMEOUT:
+    return parse_double(name, arg, 0.001, 86400, &cfg->timeout_s);
+  case OPT_CONNECT_TIMEOUT:
+    return parse_double(name, arg, 0.001, 86400, &cfg->connect_timeout_s);
+  case OPT_DRAIN_TIMEOUT:
+    return parse_double(name, arg, 0, 86400, &cfg->drain_timeout_s);
+  case OPT_MAX_BODY:
+    return parse_bytes(name, arg, &cfg->max_body);
+  case OPT_RETRIES:
+    if (parse_uint(name, arg, 0, 100, &u) != 0)
+      return -1;
+    cfg->retries = (unsigned)u;
+    return 0;
+  case OPT_MAX_REDIRECTS:
+    if (parse_uint(name, arg, 0, 100, &u) != 0)
+      return -1;
+    cfg->max_redirects = (unsigned)u;
+    return 0;
+  case OPT_MAX_URL_LENGTH:
+    if (parse_uint(name, arg, 16, 1 << 20, &u) != 0)
+      return -1;
+    cfg->max_url_length = (size_t)u;
+    return 0;
+  case OPT_RESOLVE:
+    if (!valid_resolve(arg))
+      return complain("bad value for %s: '%s' (HOST:PORT:ADDR)", name, arg), -1;
+    return push_str(&o->resolve, &o->n_resolve, arg);
+  case OPT_DNS_SERVER:
+    cfg->dns_server = arg;
+    return 0;
+  case 'i':
+    o->input_file = arg;
+    return 0;
+  case 'o':
+    cfg->output = arg;
+    return 0;
+  case OPT_STATS:
+    cfg->stats_path = arg;
+    return 0;
+  case OPT_PROGRESS:
+    cfg->progress = true;
+    return 0;
+  case 'q':
+    cfg->quiet = true;
+    return 0;
+  default:
+    return -1;
+  }
+}
+
+cli_action cli_parse(cli_options *o, int argc, char **argv) {
+  memset(o, 0, sizeof *o);
+  uc_config_defaults(&o->cfg);
+  opterr = 0;
+  optind = 1;
+  int opt, index;
+  while ((opt = getopt_long(argc, argv, ":c:d:n:i:o:qhV", long_options, &index)) != -1) {
+    const char *bad = argv[optind - 1];
+    if (opt == 'h')
+      return CLI_HELP;
+    if (opt == 'V')
+      return CLI_VERSION;
+    if (opt == '?') {
+      complain("unknown option '%s'%s", bad, "");
+      return CLI_USAGE_ERROR;
+    }
+    if (opt == ':') {
+      complain("option '%s' needs a value%s", bad, "");
+      return CLI_USAGE_ERROR;
+    }
+    /* Name the option as the user wrote it: "-c" or "--concurrency". */
+    char name[64];
+    if (strncmp(bad, "--", 2) == 0)
+      snprintf(name, sizeof name, "%.*s", (int)strcspn(bad, "="), bad);
+    else
+      snprintf(name, sizeof name, "-%c", opt);
+    if (apply(o, opt, optarg, name) != 0)
+      return CLI_USAGE_ERROR;
+  }
+  for (int i = optind; i < argc; i++)
+    if (add_seed(o, argv[i], NULL, 0) != 0)
+      return CLI_USAGE_ERROR;
+  if (o->input_file != NULL && read_seed_file(o, o->input_file) != 0)
+    return CLI_USAGE_ERROR;
+  if (o->n_seeds == 0) {
+    complain("no seed URL given%s%s", o->input_file ? " (no valid line in the input file)" : "",
+             "");
+    return CLI_USAGE_ERROR;
+  }
+  uc_config *cfg = &o->cfg;
+  cfg->seeds = (const char *const *)o->seeds;
+  cfg->n_seeds = o->n_seeds;
+  cfg->allow = o->allow;
+  cfg->n_allow = o->n_allow;
+  cfg->deny = o->deny;
+  cfg->n_deny = o->n_deny;
+  cfg->resolve = o->resolve;
+  cfg->n_resolve = o->n_resolve;
+  if (cfg->burst < 1)
+    cfg->burst = 1;
+  return CLI_CRAWL;
+}
+
+void cli_options_free(cli_options *o) {
+  for (size_t i = 0; i < o->n_seeds; i++)
+    free(o->seeds[i]);
+  free(o->seeds);
+  free(o->allow);
+  free(o->deny);
+  free(o->resolve);
+  memset(o, 0, sizeof *o);
+}

@@ -1,0 +1,38 @@
+/*
+ * options - argv to a uc_config, with one clear line and exit 2 for bad
+ * input.
+ */
+#ifndef UVCRAWL_CLI_OPTIONS_H
+#define UVCRAWL_CLI_OPTIONS_H
+
+#include <stdio.h>
+
+#include "uvcrawl/config.h"
+
+/* What main() must do after parsing. */
+typedef enum cli_action { CLI_CRAWL, CLI_HELP, CLI_VERSION, CLI_USAGE_ERROR } cli_action;
+
+/* Storage behind the config's string arrays; freed with cli_options_free. */
+typedef struct cli_options {
+  uc_config cfg;
+  char **seeds;
+  size_t n_seeds, cap_seeds;
+  const char **allow, **deny, **resolve;
+  size_t n_allow, n_deny, n_resolve;
+  const char *input_file;
+} cli_options;
+
+/**
+ * Parse argv into `o` (zeroed and defaulted first). On CLI_USAGE_ERROR one
+ * line has been written to stderr. Seeds are validated; a bad line of an
+ * input file is reported with its number and skipped.
+ */
+cli_action cli_parse(cli_options *o, int argc, char **argv);
+
+/** Print --help text to `f`. */
+void cli_usage(FILE *f);
+
+/** Free what cli_parse allocated. */
+void cli_options_free(cli_options *o);
+
+#endif /* UVCRAWL_CLI_OPTIONS_H */

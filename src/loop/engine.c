@@ -1,0 +1,233 @@
+/*
+ * engine.c - the event-loop engine's loop: start-up, the dispatch gate,
+ * signals, progress, and an orderly close of every handle.
+ *
+ * The gate: a URL becomes a transfer only when uc_crawl_next() finds its
+ * host with a token and under --per-host, and while fewer than -c
+ * transfers are in flight. When every waiting host is out of tokens, one
+ * uv_timer_t is armed for the earliest moment one gets a token. Dispatch
+ * runs from a uv_idle_t "kick" at most once per loop turn, so a burst of
+ * completions costs one pass, and nothing is started from inside a curl
+ * or c-ares callback.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "loop_int.h"
+#include "uvcrawl/error.h"
+
+#define PROGRESS_MS 500
+#define FD_RESERVE 64 /* DNS sockets, outputs, curl's spare connections */
+
+static void dispatch_cb(uv_idle_t *idle);
+static void begin_close(loop_engine *eng);
+
+uint64_t loop_now_ms(loop_engine *eng) { return uv_now(&eng->loop); }
+
+void loop_kick(loop_engine *eng) {
+  if (eng->phase != PHASE_CLOSING)
+    uv_idle_start(&eng->kick, dispatch_cb);
+}
+
+static void gate_cb(uv_timer_t *t) { loop_kick(t->data); }
+
+/* Start transfers while the gate allows; end the crawl when all is done. */
+static void dispatch_cb(uv_idle_t *idle) {
+  loop_engine *eng = idle->data;
+  uv_idle_stop(idle);
+  if (eng->fatal != 0 && eng->phase == PHASE_RUNNING) {
+    eng->phase = PHASE_DRAINING; /* records cannot be written: stop */
+    uc_crawl_stop(eng->crawl);
+  }
+  while (eng->phase == PHASE_RUNNING && eng->stats->inflight < eng->concurrency) {
+    uv_update_time(&eng->loop);
+    uint64_t now = loop_now_ms(eng), wake = 0;
+    uc_fetch *f = NULL;
+    int rc = uc_crawl_next(eng->crawl, now, &f, &wake);
+    if (rc == 0) {
+      loop_xfer_start(eng, f);
+    } else if (rc == UC_EAGAIN) {
+      uv_timer_start(&eng->gate_timer, gate_cb, wake > now ? wake - now : 0, 0);
+      break;
+    } else if (rc == UC_EEMPTY) {
+      break;
+    } else {
+      eng->fatal = rc;
+      break;
+    }
+  }
+  if (eng->stats->inflight == 0 && eng->phase != PHASE_CLOSING &&
+      (eng->phase != PHASE_RUNNING || eng->fatal != 0 || uc_crawl_finished(eng->crawl)))
+    begin_close(eng);
+}
+
+/* Abort what is in flight: the second signal, or the drain took too long. */
+static void abort_transfers(loop_engine *eng) {
+  if (eng->phase == PHASE_CLOSING || eng->phase == PHASE_ABORTING)
+    return;
+  eng->phase = PHASE_ABORTING;
+  eng->stats->interrupted = 2;
+  loop_xfer_abort_all(eng);
+  loop_kick(eng);
+}
+
+static void drain_timeout_cb(uv_timer_t *t) { abort_transfers(t->data); }
+
+static void signal_cb(uv_signal_t *s, int signum) {
+  loop_engine *eng = s->data;
+  if (++eng->signals == 1 && eng->phase == PHASE_RUNNING) {
+    eng->phase = PHASE_DRAINING;
+    eng->stats->interrupted = 1;
+    uc_crawl_stop(eng->crawl);
+    uv_timer_stop(&eng->gate_timer);
+    uv_timer_start(&eng->drain_timer, drain_timeout_cb,
+                   (uint64_t)(eng->cfg->drain_timeout_s * 1000), 0);
+    loop_kick(eng);
+  } else {
+    abort_transfers(eng);
+  }
+}
+
+static void progress_cb(uv_timer_t *t) {
+  loop_engine *eng = t->data;
+  const uc_stats *s = eng->stats;
+  double secs = (double)(uv_hrtime() - eng->start_ns) / 1e9;
+  uint64_t errors = 0;
+  for (int i = 1; i < UC_FAIL_COUNT_; i++)
+    errors += s->failures[i];
+  fprintf(stderr,
+          "\r\033[K%" PRIu64 " pages  %.0f/s  %" PRIu64 " in flight  %zu queued  %" PRIu64
+          " hosts  %" PRIu64 " errors",
+          s->pages, secs > 0 ? (double)s->pages / secs : 0.0, s->inflight,
+          uc_crawl_queued(eng->crawl), s->hosts, errors);
+  eng->progress_shown = true;
+}
+
+/* Every transfer is done: close the handles; uv_run returns after the
+ * last close callback. */
+static void begin_close(loop_engine *eng) {
+  eng->phase = PHASE_CLOSING;
+  uv_close((uv_handle_t *)&eng->kick, NULL);
+  uv_close((uv_handle_t *)&eng->gate_timer, NULL);
+  uv_close((uv_handle_t *)&eng->progress_timer, NULL);
+  uv_close((uv_handle_t *)&eng->drain_timer, NULL);
+  uv_close((uv_handle_t *)&eng->sigint, NULL);
+  uv_close((uv_handle_t *)&eng->sigterm, NULL);
+  loop_curl_close(eng);
+  loop_dns_close(eng->dns);
+  eng->dns = NULL;
+}
+
+/* Raise the open-files limit to its hard limit and fit -c under it. */
+static unsigned fit_concurrency(unsigned wanted) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return wanted;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlim_t old = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+      rl.rlim_cur = old;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY || (rlim_t)wanted + FD_RESERVE <= rl.rlim_cur)
+    return wanted;
+  unsigned fit = rl.rlim_cur > FD_RESERVE + 1 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 1;
+  fprintf(stderr, "uvcrawl: lowering -c from %u to %u to fit the open-files limit (%llu)\n",
+          wanted, fit, (unsigned long long)rl.rlim_cur);
+  return fit;
+}
+
+static int seed_all(loop_engine *eng) {
+  for (size_t i = 0; i < eng->cfg->n_seeds; i++) {
+    int rc = uc_crawl_seed(eng->crawl, eng->cfg->seeds[i], loop_now_ms(eng));
+    if (rc == UC_ENOMEM)
+      return rc;
+    if (rc != 0)
+      fprintf(stderr, "uvcrawl: skipping seed '%s': %s\n", eng->cfg->seeds[i], uc_strerror(rc));
+  }
+  return 0;
+}
+
+static void init_handles(loop_engine *eng) {
+  uv_idle_init(&eng->loop, &eng->kick);
+  uv_timer_init(&eng->loop, &eng->gate_timer);
+  uv_timer_init(&eng->loop, &eng->progress_timer);
+  uv_timer_init(&eng->loop, &eng->drain_timer);
+  uv_signal_init(&eng->loop, &eng->sigint);
+  uv_signal_init(&eng->loop, &eng->sigterm);
+  eng->kick.data = eng->gate_timer.data = eng->progress_timer.data = eng;
+  eng->drain_timer.data = eng->sigint.data = eng->sigterm.data = eng;
+  uv_signal_start(&eng->sigint, signal_cb, SIGINT);
+  uv_signal_start(&eng->sigterm, signal_cb, SIGTERM);
+  /* Signal handles must not keep the loop alive on their own. */
+  uv_unref((uv_handle_t *)&eng->sigint);
+  uv_unref((uv_handle_t *)&eng->sigterm);
+  if (eng->cfg->progress && isatty(STDERR_FILENO)) {
+    uv_timer_start(&eng->progress_timer, progress_cb, PROGRESS_MS, PROGRESS_MS);
+    uv_unref((uv_handle_t *)&eng->progress_timer);
+  }
+}
+
+int loop_run(const uc_config *cfg, FILE *records, uc_stats *stats_out) {
+  loop_engine eng_storage, *eng = &eng_storage;
+  char err[256] = "";
+  memset(eng, 0, sizeof *eng);
+  eng->cfg = cfg;
+  eng->concurrency = fit_concurrency(cfg->concurrency);
+  if (cfg->parse_threads > 0) {
+    /* The pool is libuv's; it reads its size once, at first use. */
+    char n[16];
+    snprintf(n, sizeof n, "%u", cfg->parse_threads);
+    setenv("UV_THREADPOOL_SIZE", n, 1);
+  }
+  if (uv_loop_init(&eng->loop) != 0) {
+    fputs("uvcrawl: cannot start the event loop\n", stderr);
+    return 1;
+  }
+  eng->start_ns = uv_hrtime();
+  int rc = uc_crawl_new(&eng->crawl, cfg, records, "loop", loop_now_ms(eng), err, sizeof err);
+  if (rc == 0) {
+    eng->stats = uc_crawl_stats(eng->crawl);
+    rc = seed_all(eng);
+  }
+  if (rc == 0)
+    rc = loop_dns_new(&eng->dns, &eng->loop, cfg, eng->stats, err, sizeof err);
+  if (rc == 0 && (rc = loop_curl_init(eng)) != 0)
+    loop_dns_close(eng->dns);
+  if (rc != 0) {
+    fprintf(stderr, "uvcrawl: %s\n", err[0] ? err : uc_strerror(rc));
+    uv_run(&eng->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&eng->loop);
+    uc_crawl_free(eng->crawl);
+    return rc == UC_EINVAL ? 2 : 1;
+  }
+  init_handles(eng);
+  loop_kick(eng);
+  uv_run(&eng->loop, UV_RUN_DEFAULT);
+  if (eng->progress_shown)
+    fputs("\r\033[K", stderr);
+  int closed = uv_loop_close(&eng->loop);
+  if (closed != 0)
+    fprintf(stderr, "uvcrawl: internal error: handles left open (%s)\n", uv_strerror(closed));
+  eng->stats->elapsed_s = (double)(uv_hrtime() - eng->start_ns) / 1e9;
+  if (fflush(records) != 0 && eng->fatal == 0)
+    eng->fatal = UC_EIO;
+  *stats_out = *eng->stats;
+  int code = eng->fatal != 0 || closed != 0 ? 1 : eng->signals > 0 ? 130 : 0;
+  if (eng->fatal != 0)
+    fprintf(stderr, "uvcrawl: crawl stopped: %s\n", uc_strerror(eng->fatal));
+  uc_crawl_free(eng->crawl);
+  return code;
+}
+
+const char *loop_versions(void) {
+  static char text[96];
+  snprintf(text, sizeof text, "libuv %s, %s", uv_version_string(), loop_dns_version());
+  return text;
+}
