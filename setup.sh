@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# setup.sh - the README's two commands on a fresh Debian 12 machine.
+#   ./setup.sh demo   install what is missing, build, crawl the bundled testweb
+#   ./setup.sh test   install what is missing, build, run the whole test suite
+#                     (plain, AddressSanitizer+UBSan and ThreadSanitizer builds)
+# Both are idempotent: a second run rebuilds only what changed.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(build-essential pkg-config meson ninja-build python3 curl
+  libuv1-dev libcurl4-openssl-dev libc-ares-dev libgumbo-dev zlib1g-dev
+  libcmocka-dev dnsmasq-base clang-14 libclang-rt-14-dev wget2 gnuplot-nox)
+
+install_missing() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+# build DIR [meson options...]: configure once, then rebuild what changed.
+build() {
+  local dir=$1
+  shift
+  [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null
+  ninja -C "$dir" >/dev/null
+}
+
+demo() {
+  build build
+  local tmp port tw_pid
+  tmp=$(mktemp -d)
+  build/tests/testweb/testweb --listen 127.0.0.1:0 --port-file "$tmp/port" \
+    --hosts 300 --pages 60 --links 20 --cross 30 --latency 50 --jitter 100 \
+    --page-bytes 6000 --seed 42 &
+  tw_pid=$!
+  trap 'kill "$tw_pid" 2>/dev/null; wait "$tw_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+  for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+  [ -s "$tmp/port" ] || { echo "setup: testweb did not start" >&2; exit 1; }
+  port=$(cat "$tmp/port")
+  echo "demo: crawling a synthetic web of 300 hosts x 60 pages on 127.0.0.1:$port" >&2
+  build/src/cli/uvcrawl --resolve "*.test:$port:127.0.0.1" --scope any \
+    -c 2000 --per-host 4 --rate 20 --burst 4 --parse-threads 1 --progress \
+    -o build/demo.jsonl --stats build/demo-stats.json "http://h0001.test:$port/"
+  echo "demo: records in build/demo.jsonl ($(wc -l <build/demo.jsonl) lines)," \
+    "statistics in build/demo-stats.json" >&2
+}
+
+run_suites() {
+  local dir=$1
+  shift
+  meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" 2>&1 | tee "$dir/suite.log"
+  return "${PIPESTATUS[0]}"
+}
+
+test_all() {
+  build build
+  build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+  local status=0
+  run_suites build || status=1
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    run_suites build-asan || status=1
+  local ok=0 fail=0 n
+  for log in build/suite.log build-asan/suite.log; do
+    n=$(sed -n 's/^Ok: *//p' "$log" | tail -n1); ok=$((ok + ${n:-0}))
+    n=$(sed -n 's/^Fail: *//p' "$log" | tail -n1); fail=$((fail + ${n:-0}))
+    n=$(sed -n 's/^Timeout: *//p' "$log" | tail -n1); fail=$((fail + ${n:-0}))
+  done
+  echo "$ok passed, $fail failed"
+  return $status
+}
+
+install_missing
+case "${1:-}" in
+demo) demo ;;
+test) test_all ;;
+*)
+  echo "usage: $0 demo|test" >&2
+  exit 2
+  ;;
+esac

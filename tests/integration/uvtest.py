@@ -1,0 +1,156 @@
+"""uvtest - helpers for the integration and stress tests.
+
+Starts the real testweb server (and dnsmasq when asked) on loopback, runs the
+real uvcrawl binary against it, and reads back records, stats and testweb's
+request log. Every process a test starts is stopped by its PID when the test
+ends, also on failure. Waits are bounded waits on the event itself (a file
+appearing, a process exiting), never fixed sleeps.
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def parse_args(extra=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--uvcrawl", required=True)
+    ap.add_argument("--testweb", required=True)
+    ap.add_argument("--engine", default="loop")
+    for name, kw in (extra or {}).items():
+        ap.add_argument(name, **kw)
+    return ap.parse_args()
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    """Assert that reports what was checked."""
+    if not cond:
+        raise Failure(what)
+    print("ok -", what.split("\n")[0][:200])
+
+
+def wait_for_file(path, proc, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            return
+        if proc.poll() is not None:
+            raise Failure(f"process exited ({proc.returncode}) before writing {path}")
+        time.sleep(0.02)  # polling interval of a bounded wait, not a delay
+    raise Failure(f"timed out waiting for {path}")
+
+
+def stop(proc, sig=signal.SIGTERM, timeout=20.0):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class Testweb:
+    """testweb on 127.0.0.1 with a free port; `with Testweb(path, args) as tw`."""
+
+    def __init__(self, binary, args, log=True):
+        self.binary = binary
+        self.args = list(args)
+        self.dir = tempfile.mkdtemp(prefix="uvtest-")
+        self.log_path = os.path.join(self.dir, "requests.log") if log else None
+        self.proc = None
+        self.port = None
+
+    def __enter__(self):
+        port_file = os.path.join(self.dir, "port")
+        cmd = [self.binary, "--listen", "127.0.0.1:0", "--port-file", port_file] + self.args
+        if self.log_path:
+            cmd += ["--log", self.log_path]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        try:
+            wait_for_file(port_file, self.proc)
+        except Exception:
+            stop(self.proc)
+            raise
+        with open(port_file) as f:
+            self.port = int(f.read().strip())
+        return self
+
+    def __exit__(self, *exc):
+        stop(self.proc)
+
+    def url(self, host=1, path="/"):
+        return f"http://h{host:04d}.test:{self.port}{path}"
+
+    def resolve_arg(self):
+        return f"*.test:{self.port}:127.0.0.1"
+
+    def expect(self, depth, seeds=None, scope="any"):
+        """URLs reachable within depth, as testweb computes them."""
+        cmd = [self.binary, "--port", str(self.port), "--expect", str(depth),
+               "--expect-scope", scope] + self.args
+        for s in seeds or [self.url()]:
+            cmd += ["--expect-seed", s]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=120)
+        return set(line for line in out.stdout.splitlines() if line)
+
+    def stop_and_read_log(self):
+        """Stop the server (it flushes its log on SIGTERM) and parse the log."""
+        stop(self.proc)
+        rows = []
+        with open(self.log_path) as f:
+            for line in f:
+                arr, done, host, path, status, conn = line.rstrip("\n").split("\t")
+                rows.append({"arrival_us": int(arr), "done_us": int(done), "host": host,
+                             "path": path, "status": int(status), "conn": conn})
+        return rows
+
+
+def run_crawl(uvcrawl, args, engine="loop", timeout=300):
+    """Run uvcrawl to the end; returns (exit code, records, stats, stderr)."""
+    d = tempfile.mkdtemp(prefix="uvcrawl-")
+    out, stats = os.path.join(d, "records.jsonl"), os.path.join(d, "stats.json")
+    cmd = [uvcrawl, "--engine", engine, "-o", out, "--stats", stats] + list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, read_records(out), read_stats(stats), p.stderr
+
+
+def read_records(path):
+    records = []
+    if not os.path.exists(path):
+        return records
+    with open(path, "rb") as f:
+        data = f.read()
+    if data and not data.endswith(b"\n"):
+        raise Failure(f"{path}: last record is not a complete line")
+    for n, line in enumerate(data.splitlines(), 1):
+        try:
+            records.append(json.loads(line))
+        except ValueError as e:
+            raise Failure(f"{path}:{n}: not JSON ({e}): {line[:200]!r}")
+    return records
+
+
+def read_stats(path):
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def main(fn):
+    """Run a test function; exit 0 on success, 1 with a message on failure."""
+    try:
+        fn()
+    except Failure as e:
+        print("FAIL -", e, file=sys.stderr)
+        sys.exit(1)
