@@ -59,7 +59,20 @@ typedef struct uc_parsed {
   bool parsed;    /* the body was HTML and went through the parser */
   int rc;         /* uc_extract's result when parsed */
   uc_links links; /* owned: free with uc_parsed_free() */
+  /* Set by uc_crawl_prefilter(): links.urls then holds only the links that
+   * passed policy and were new to the visited set. */
+  bool prefiltered;
+  size_t found;                      /* unique links before filtering */
+  uint64_t skipped[UC_SKIP_COUNT_];  /* filtered out, by reason */
 } uc_parsed;
+
+/**
+ * A visited set the crawl uses instead of its own: insert-if-absent,
+ * returning 1 if the URL was new, 0 if present, or a negative UC_E* code.
+ * Must be safe to call from any thread if uc_crawl_prefilter() is used
+ * outside the crawl's lock.
+ */
+typedef int (*uc_visited_fn)(void *ctx, const char *url, size_t len);
 
 /**
  * Create a crawl.
@@ -71,6 +84,24 @@ typedef struct uc_parsed {
  */
 int uc_crawl_new(uc_crawl **out, const uc_config *cfg, FILE *records, const char *engine,
                  uint64_t now_ms, char *err, size_t errlen);
+
+/**
+ * Use an external visited set (the threaded engine's locked or lock-free
+ * set) for every dedup decision. Call before the first seed.
+ * @param ctx  borrowed; must outlive the crawl.
+ */
+void uc_crawl_set_visited(uc_crawl *c, uc_visited_fn insert, void *ctx);
+
+/**
+ * Filter a parse result's links before taking the crawl's lock: policy
+ * (scope, patterns, depth, traps) and the visited set. Only reads the
+ * crawl's configuration and calls the visited function, so with a
+ * thread-safe visited set it may run on any thread, concurrently with
+ * other calls. uc_crawl_complete() then queues the survivors as they are.
+ * Note: policy runs before dedup, as in the crawl itself.
+ * @return 0 or a negative UC_E* from the visited set.
+ */
+int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed);
 
 /** Free the crawl and everything still queued; NULL is a no-op. */
 void uc_crawl_free(uc_crawl *c);

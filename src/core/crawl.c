@@ -51,6 +51,8 @@ struct uc_crawl {
   FILE *records;
   const char *engine;
   uc_seen *seen;
+  uc_visited_fn visited;    /* dedup: our own seen set, or the engine's */
+  void *visited_ctx;
   uc_frontier *frontier;
   uc_policy *policy;
   uc_stats stats;
@@ -83,6 +85,16 @@ void uc_crawl_product_token(const char *user_agent, char *buf, size_t buflen) {
   buf[n] = '\0';
 }
 
+/* The default visited set: the crawl's own uc_seen (not thread-safe). */
+static int seen_visited(void *ctx, const char *url, size_t len) {
+  return uc_seen_insert(ctx, url, len);
+}
+
+void uc_crawl_set_visited(uc_crawl *c, uc_visited_fn insert, void *ctx) {
+  c->visited = insert;
+  c->visited_ctx = ctx;
+}
+
 int uc_crawl_new(uc_crawl **out, const uc_config *cfg, FILE *records, const char *engine,
                  uint64_t now_ms, char *err, size_t errlen) {
   uc_crawl *c = calloc(1, sizeof *c);
@@ -105,6 +117,8 @@ int uc_crawl_new(uc_crawl **out, const uc_config *cfg, FILE *records, const char
     uc_crawl_free(c);
     return rc;
   }
+  c->visited = seen_visited;
+  c->visited_ctx = c->seen;
   *out = c;
   return 0;
 }
@@ -204,22 +218,19 @@ static int defer_to_next_level(uc_crawl *c, const char *url, const char *parent,
   return 0;
 }
 
-/*
- * Offer a discovered URL to the crawl: policy, per-host cap, dedup, queue.
- * @return 1 if queued, 0 if skipped (counted), or a negative error.
- *
- * Note: policy runs before dedup. If a link were marked seen when refused
- * for depth, the same URL found later at a smaller depth would be dropped
- * as a duplicate and never fetched.
- */
-static int offer(uc_crawl *c, const char *url, const char *parent, int depth, unsigned hops,
-                 uint64_t now_ms) {
+/* Policy for a discovered link: -1 if it may be queued, else a uc_skip. */
+static int link_policy(const uc_crawl *c, const char *url, int depth) {
   char host[256];
   if (uc_url_host(url, host, sizeof host) != 0)
-    return 0;
-  int skip = uc_policy_check(c->policy, url, host, depth);
-  if (skip < 0 && c->capped)
-    skip = UC_SKIP_MAX_PAGES;
+    return UC_SKIP_PATTERN;
+  return uc_policy_check(c->policy, url, host, depth);
+}
+
+/* Queue a link that passed policy and dedup; the per-host page cap and
+ * --max-pages still apply. Returns 1 if queued, 0 if skipped, or < 0. */
+static int queue_link(uc_crawl *c, const char *url, const char *parent, int depth,
+                      unsigned hops, uint64_t now_ms) {
+  int skip = c->capped ? UC_SKIP_MAX_PAGES : -1;
   if (skip < 0 && c->cfg->max_pages_per_host > 0) {
     char *origin = NULL;
     if (uc_url_origin(url, &origin) == 0) {
@@ -234,18 +245,61 @@ static int offer(uc_crawl *c, const char *url, const char *parent, int depth, un
     c->stats.skipped[skip]++;
     return 0;
   }
-  int rc = uc_seen_insert(c->seen, url, strlen(url));
-  if (rc < 0)
-    return rc;
-  if (rc == 0) {
-    c->stats.skipped[UC_SKIP_SEEN]++;
+  int rc = c->cfg->depth >= 0 && depth > c->level
+               ? defer_to_next_level(c, url, parent, depth)
+               : push_url(c, url, parent, depth, hops, now_ms);
+  return rc < 0 ? rc : 1;
+}
+
+/*
+ * Offer a discovered URL to the crawl: policy, dedup, then queue.
+ * @return 1 if queued, 0 if skipped (counted), or a negative error.
+ *
+ * Note: policy runs before dedup. If a link were marked seen when refused
+ * for depth, the same URL found later at a smaller depth would be dropped
+ * as a duplicate and never fetched.
+ */
+static int offer(uc_crawl *c, const char *url, const char *parent, int depth, unsigned hops,
+                 uint64_t now_ms) {
+  int skip = link_policy(c, url, depth);
+  if (skip >= 0) {
+    c->stats.skipped[skip]++;
     return 0;
   }
-  if (c->cfg->depth >= 0 && depth > c->level)
-    rc = defer_to_next_level(c, url, parent, depth);
-  else
-    rc = push_url(c, url, parent, depth, hops, now_ms);
-  return rc < 0 ? rc : 1;
+  int rc = c->visited(c->visited_ctx, url, strlen(url));
+  if (rc <= 0) {
+    c->stats.skipped[UC_SKIP_SEEN] += rc == 0;
+    return rc;
+  }
+  return queue_link(c, url, parent, depth, hops, now_ms);
+}
+
+int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) {
+  if (!parsed->parsed || parsed->rc != 0 || parsed->prefiltered)
+    return 0;
+  uc_links *links = &parsed->links;
+  parsed->found = links->count;
+  size_t kept = 0;
+  int rc = 0;
+  for (size_t i = 0; i < links->count; i++) {
+    char *url = links->urls[i];
+    int skip = rc == 0 ? link_policy(c, url, f->item.depth + 1) : UC_SKIP_SEEN;
+    if (skip < 0) {
+      int fresh = c->visited(c->visited_ctx, url, strlen(url));
+      if (fresh < 0)
+        rc = fresh;
+      skip = fresh == 1 ? -1 : UC_SKIP_SEEN;
+    }
+    if (skip >= 0) {
+      parsed->skipped[skip]++;
+      free(url);
+    } else {
+      links->urls[kept++] = url;
+    }
+  }
+  links->count = kept;
+  parsed->prefiltered = true;
+  return rc;
 }
 
 int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms) {
@@ -256,7 +310,7 @@ int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms) {
     rc = uc_url_host(norm, host, sizeof host);
   if (rc == 0)
     rc = uc_policy_add_seed_host(c->policy, host);
-  if (rc == 0 && (rc = uc_seen_insert(c->seen, norm, strlen(norm))) == 1)
+  if (rc == 0 && (rc = c->visited(c->visited_ctx, norm, strlen(norm))) == 1)
     rc = push_url(c, norm, NULL, 0, 0, now_ms);
   free(norm);
   return rc < 0 ? rc : 0;
@@ -498,12 +552,18 @@ static int retry(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t no
 }
 
 /* Queue the links of a parsed page; returns how many were new, or < 0. */
-static long merge_links(uc_crawl *c, const uc_fetch *f, const uc_links *links, uint64_t now_ms) {
+static long merge_links(uc_crawl *c, const uc_fetch *f, const uc_parsed *parsed,
+                        uint64_t now_ms) {
   long fresh = 0;
   if (c->stopping)
     return 0;
-  for (size_t i = 0; i < links->count; i++) {
-    int rc = offer(c, links->urls[i], f->item.url, f->item.depth + 1, 0, now_ms);
+  if (parsed->prefiltered)
+    for (int k = 0; k < UC_SKIP_COUNT_; k++)
+      c->stats.skipped[k] += parsed->skipped[k];
+  for (size_t i = 0; i < parsed->links.count; i++) {
+    const char *url = parsed->links.urls[i];
+    int rc = parsed->prefiltered ? queue_link(c, url, f->item.url, f->item.depth + 1, 0, now_ms)
+                                 : offer(c, url, f->item.url, f->item.depth + 1, 0, now_ms);
     if (rc < 0)
       return rc;
     fresh += rc;
@@ -522,12 +582,13 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
   uc_fail fail = r->fail;
   char *target = NULL;
   if (parsed != NULL && parsed->parsed && parsed->rc == 0) {
-    long fresh = merge_links(c, f, &parsed->links, now_ms);
+    long fresh = merge_links(c, f, parsed, now_ms);
     if (fresh < 0)
       return (int)fresh;
-    rec.links = (long)parsed->links.count;
+    size_t found = parsed->prefiltered ? parsed->found : parsed->links.count;
+    rec.links = (long)found;
     rec.new_links = fresh;
-    c->stats.links_found += parsed->links.count;
+    c->stats.links_found += found;
     c->stats.links_new += (uint64_t)fresh;
   }
   if (fail == UC_FAIL_NONE && r->status >= 300 && r->status < 400 && r->location != NULL &&
