@@ -1,0 +1,105 @@
+/*
+ * extract - the links of an HTML page (the gumbo-parser adapter).
+ *
+ * From an HTML body and the URL it was fetched from, uc_extract() returns the
+ * page's outgoing links as normalized absolute http(s) URLs (see url.h), in
+ * document order, each once. Sources:
+ *
+ *   a[href], area[href]       skipped when rel has "nofollow"
+ *   link[href]                skipped when rel names a resource (stylesheet,
+ *                             icon, apple-touch-icon, mask-icon) unless
+ *                             want_stylesheets; always skipped when rel is a
+ *                             hint or metadata (preload, prefetch, preconnect,
+ *                             dns-prefetch, modulepreload, prerender,
+ *                             manifest, pingback, EditURI, wlwmanifest,
+ *                             search); kept otherwise (alternate, next, prev,
+ *                             canonical, no rel at all, ...)
+ *   frame[src], iframe[src]
+ *   meta http-equiv=refresh   content="5; url=/x", "url=/x", "0;/x",
+ *                             "5; URL='/x'" (case-insensitive)
+ *
+ * The first <base href> (resolved against the page URL) is the base for all
+ * the others. <meta name=robots content=...> sets `nofollow` ("nofollow" or
+ * "none") and `noindex` ("noindex" or "none"). Only elements in the HTML
+ * namespace count (not <a> inside <svg>). Links inside <template> and
+ * <noscript> count (the crawler sees markup, not a rendering).
+ *
+ * A fragment-only or empty href ("#top", "") points at the page itself and
+ * is returned like any link (the page's own URL); the crawler's seen set
+ * drops it. Whitespace and entities in attributes are handled: gumbo decodes
+ * entities, url.h strips and removes whitespace.
+ *
+ * Counters: `found` counts every candidate link attribute (the sources above,
+ * after the <link rel> filter, before dedup); `skipped` counts candidates
+ * dropped for their scheme (javascript:, mailto:, data:, ...), for being
+ * malformed or too long, or for nofollow. found - skipped - duplicates =
+ * count.
+ *
+ * Reentrant, no global state; one call uses only its arguments, so threads
+ * may extract in parallel (libcurl must have been initialized first).
+ */
+#ifndef UVCRAWL_EXTRACT_H
+#define UVCRAWL_EXTRACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/** Default for uc_extract_opts.max_bytes: 4 MiB. */
+#define UC_EXTRACT_MAX_BYTES ((size_t)4 << 20)
+
+/** Default for uc_extract_opts.max_nesting. */
+#define UC_EXTRACT_MAX_NESTING 400u
+
+/** Options of uc_extract(); zero-initialize for the defaults. */
+typedef struct uc_extract_opts {
+  size_t max_bytes;      /* parse at most this many bytes of the body (0 ->
+                            UC_EXTRACT_MAX_BYTES); longer input is truncated,
+                            not refused */
+  unsigned max_nesting;  /* refuse input whose element nesting is deeper than
+                            this (0 -> UC_EXTRACT_MAX_NESTING): UC_ETOODEEP,
+                            estimated by a cheap pre-scan before gumbo parses
+                            (gumbo slows down badly on absurd nesting) */
+  bool want_stylesheets; /* also return link[rel~=stylesheet] and icons */
+  bool ignore_nofollow;  /* follow rel=nofollow and meta robots nofollow
+                            anyway */
+} uc_extract_opts;
+
+/** The links of one page. Caller storage; the urls are owned by it. */
+typedef struct uc_links {
+  char **urls;    /* owned: normalized absolute http(s) URLs, unique within
+                     the page, in document order; free with uc_links_free() */
+  size_t count;   /* entries used in urls */
+  size_t cap;     /* entries allocated in urls */
+  size_t found;   /* candidate link attributes seen, before dedup */
+  size_t skipped; /* dropped: unsupported scheme, malformed, or nofollow */
+  bool nofollow;  /* the page has <meta name=robots content=...nofollow...>
+                     (then urls is empty unless ignore_nofollow) */
+  bool noindex;   /* ...noindex... */
+} uc_links;
+
+/**
+ * Extract the links of an HTML page.
+ *
+ * @param html      the body (borrowed; any bytes, NULs included, need not be
+ *                  NUL-terminated; decoded as UTF-8, invalid bytes replaced).
+ *                  May be NULL when len is 0.
+ * @param len       bytes in html; only the first max_bytes are parsed.
+ * @param page_url  the URL the page was fetched from (borrowed; its final
+ *                  URL after redirects), the base for relative links.
+ * @param o         options (borrowed), or NULL for the defaults.
+ * @param out       caller storage, zeroed here; on success holds the links
+ *                  (free with uc_links_free()).
+ * @return 0, UC_ETOODEEP (nesting estimate above max_nesting), UC_EBADURL
+ *         (page_url is not an absolute http(s) URL), UC_ENOMEM. On error
+ *         *out is empty and needs no free.
+ */
+int uc_extract(const char *html, size_t len, const char *page_url, const uc_extract_opts *o,
+               uc_links *out);
+
+/**
+ * Free the urls of `l` and leave it empty (l itself is caller storage).
+ * @param l  links from uc_extract(), or zeroed storage, or NULL (no-op).
+ */
+void uc_links_free(uc_links *l);
+
+#endif /* UVCRAWL_EXTRACT_H */

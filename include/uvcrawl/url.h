@@ -1,0 +1,113 @@
+/*
+ * url - resolve and normalize URLs for the crawl.
+ *
+ * Built on libcurl's URL API (curl_url(), curl_url_set(), curl_url_get()),
+ * not on a hand-written parser. Every URL that leaves this module is an
+ * absolute http or https URL in one normal form, so that two spellings of the
+ * same resource compare equal as strings (the crawl's dedup key):
+ *
+ *   - scheme and host lower-case; IDN hosts in punycode when libcurl can
+ *     convert them (see Note below); default port dropped (80/443);
+ *   - fragment dropped; query kept as is (no sorting, an empty "?" dropped);
+ *   - dot segments removed, also those spelled %2E (RFC 3986 6.2.2.3);
+ *   - percent-encoding normalized (RFC 3986 6.2.2.2): hex digits upper-case,
+ *     encoded unreserved characters (ALPHA DIGIT - . _ ~) decoded, and every
+ *     byte that RFC 3986 does not allow in a path or query (space, non-ASCII,
+ *     " < > \ ^ ` { | } [ ] and a '%' not followed by two hex digits) encoded;
+ *   - empty path -> "/".
+ *
+ * References are cleaned as the WHATWG URL standard does for http(s): bytes
+ * <= 0x20 stripped from both ends, tab/LF/CR removed inside, backslashes
+ * before the query treated as '/', "http:g" relative when the base is http,
+ * extra slashes after "http:" ignored. Other control bytes (0x00-0x1F, 0x7F)
+ * inside a reference make it malformed (UC_EBADURL) rather than encoded.
+ * User info ("user:pass@") is kept, its percent-encoding normalized likewise.
+ *
+ * Note: punycode conversion goes through libcurl's IDN support (libidn2),
+ * which in libcurl 7.88 converts from the process's locale: in the "C" locale
+ * it fails, and the host is then kept as UTF-8 bytes (still lower-cased for
+ * ASCII letters). A program that wants punycode calls
+ * setlocale(LC_CTYPE, "C.UTF-8") (or any UTF-8 locale) once at start-up.
+ *
+ * All functions are reentrant and keep no state; safe to call from any thread
+ * as long as libcurl was initialized (curl_global_init) before threads start.
+ */
+#ifndef UVCRAWL_URL_H
+#define UVCRAWL_URL_H
+
+#include <stddef.h>
+
+/** The longest URL, in bytes without the NUL, that this module returns. */
+#define UC_URL_MAX_LEN 8192
+
+/**
+ * Resolve reference `ref` against the absolute URL `base` and normalize the
+ * result for dedup (see the top of this file).
+ *
+ * @param base  absolute http(s) URL (borrowed), or NULL: then `ref` must be
+ *              absolute. A protocol-relative "//host/p" takes base's scheme;
+ *              an empty or fragment-only ref gives the base itself.
+ * @param ref   the reference as found in a page (borrowed; any bytes).
+ * @param out   on success, the normalized absolute URL, owned by the caller
+ *              (free with free()); untouched on failure.
+ * @return 0, UC_EBADURL (malformed, or relative without a base),
+ *         UC_ESCHEME (a scheme other than http/https: javascript:, mailto:,
+ *         data:, ftp:, ...), UC_ETOOLONG (result longer than UC_URL_MAX_LEN,
+ *         or ref longer than 4 * UC_URL_MAX_LEN), UC_ENOMEM.
+ *         Never crashes, whatever the bytes.
+ */
+int uc_url_resolve(const char *base, const char *ref, char **out);
+
+/**
+ * Normalize an absolute URL: uc_url_resolve(NULL, url, out).
+ * @param url  absolute http(s) URL (borrowed).
+ * @param out  normalized URL, owned by the caller (free with free()).
+ * @return as uc_url_resolve().
+ */
+int uc_url_normalize(const char *url, char **out);
+
+/**
+ * The origin of a URL, "scheme://host[:port]", lower-case, the port only
+ * when it is not the scheme's default. This is the crawler's per-host key
+ * (rate limits, robots.txt, connection caps).
+ * @param url  absolute http(s) URL (borrowed; need not be normalized).
+ * @param out  the origin, owned by the caller (free with free()).
+ * @return as uc_url_resolve().
+ */
+int uc_url_origin(const char *url, char **out);
+
+/**
+ * The host name of a URL, lower-case, without port or user info. An IPv6
+ * literal keeps its brackets ("[::1]"), as it appears in the URL.
+ * @param url     absolute http(s) URL (borrowed).
+ * @param buf     caller storage for the NUL-terminated host.
+ * @param buflen  size of buf in bytes.
+ * @return 0, UC_ETOOLONG (the host and its NUL do not fit in buflen; buf is
+ *         then an empty string if buflen > 0), or as uc_url_resolve().
+ */
+int uc_url_host(const char *url, char *buf, size_t buflen);
+
+/**
+ * The "/path?query" of a URL (no fragment), percent-encoding normalized as
+ * in uc_url_normalize(); what robots.txt rules are matched against.
+ * @param url  absolute http(s) URL (borrowed).
+ * @param out  "/path" or "/path?query", owned by the caller (free with free()).
+ * @return as uc_url_resolve().
+ */
+int uc_url_path_query(const char *url, char **out);
+
+/**
+ * The registrable-domain part of a host, for --scope domain: the last two
+ * labels ("a.b.example.com" -> "example.com", "h0001.test" -> "h0001.test").
+ * An IP address (IPv4, or an IPv6 literal) and a host of one label return the
+ * host itself; a trailing dot is kept ("a.example.com." -> "example.com.").
+ *
+ * Note: an approximation, with no public suffix list: "a.example.co.uk"
+ * gives "co.uk", so every *.co.uk host is in one scope.
+ *
+ * @param host  a lower-case host name (borrowed), e.g. from uc_url_host().
+ * @return a pointer into `host` (borrowed, valid as long as `host`).
+ */
+const char *uc_url_domain(const char *host);
+
+#endif /* UVCRAWL_URL_H */

@@ -1,0 +1,528 @@
+/*
+ * url.c - resolve and normalize URLs on top of libcurl's URL API (see url.h).
+ *
+ * The flow of every public function: clean the reference the way the WHATWG
+ * URL standard does (clean_ref), load it into a CURLU handle, resolved against
+ * the base when it is relative (load_url), then read the parts back and put
+ * them together in normal form (append_*). libcurl does the parsing, the
+ * relative resolution and the dot-segment removal; this file fixes the few
+ * places where curl 7.88 differs from RFC 3986 (empty and fragment-only
+ * references, "http:g", '+' for spaces in relative queries) and adds the
+ * normalizations curl does not do (host case, percent-encoding).
+ */
+#include "uvcrawl/url.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "uvcrawl/buf.h"
+#include "uvcrawl/error.h"
+
+/* A reference longer than this is refused before any work is done. */
+#define REF_MAX_LEN (4 * UC_URL_MAX_LEN)
+
+/* Which parts load_url's caller wants back. */
+enum url_part {
+  PART_URL,        /* the whole normalized URL */
+  PART_ORIGIN,     /* scheme://host[:port] */
+  PART_PATH_QUERY, /* /path?query */
+};
+
+static const char hex_upper[] = "0123456789ABCDEF";
+
+static bool is_alpha(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
+
+static int hex_value(unsigned char c) {
+  if (is_digit(c))
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+static char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* RFC 3986 2.3 unreserved: ALPHA DIGIT - . _ ~ */
+static bool is_unreserved(unsigned char c) {
+  return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* Where a percent-normalized string goes: decides the bytes kept raw. */
+enum pct_part {
+  PCT_PATH,     /* RFC 3986 pchar and '/' */
+  PCT_QUERY,    /* also '?' */
+  PCT_USER,     /* userinfo before the ':': unreserved and sub-delims */
+  PCT_PASSWORD, /* also ':' */
+};
+
+/* May this byte stand unencoded in `part`? '%' is handled by the caller. */
+static bool is_raw_ok(unsigned char c, enum pct_part part) {
+  if (is_unreserved(c))
+    return true;
+  switch (c) {
+  case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+':
+  case ',': case ';': case '=':
+    return true;
+  case ':':
+    return part != PCT_USER;
+  case '@': case '/':
+    return part == PCT_PATH || part == PCT_QUERY;
+  case '?':
+    return part == PCT_QUERY;
+  default:
+    return false;
+  }
+}
+
+static int append_pct(uc_buf *b, unsigned char c) {
+  char enc[3] = {'%', hex_upper[c >> 4], hex_upper[c & 15]};
+  return uc_buf_append(b, enc, 3);
+}
+
+/*
+ * Append a path, query or user info with its percent-encoding normalized: %hh of an
+ * unreserved character decoded, other %hh upper-cased, a '%' without two hex
+ * digits encoded as %25, and every byte not allowed raw encoded.
+ */
+static int append_normalized(uc_buf *b, const char *s, enum pct_part part) {
+  for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+    int rc;
+    if (*p == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0) {
+      unsigned char c = (unsigned char)(hex_value(p[1]) * 16 + hex_value(p[2]));
+      p += 2;
+      if (is_unreserved(c))
+        rc = uc_buf_append(b, &c, 1);
+      else
+        rc = append_pct(b, c);
+    } else if (is_raw_ok(*p, part)) {
+      rc = uc_buf_append(b, p, 1);
+    } else {
+      rc = append_pct(b, *p);
+    }
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+/*
+ * RFC 3986 5.2.4 on a path that starts with '/', in place; returns the new
+ * length. Needed after append_normalized because decoding "%2E" can make new
+ * "." and ".." segments (curl removed the literal ones already).
+ */
+static size_t remove_dot_segments(char *path, size_t len) {
+  size_t in = 0, out = 0;
+  while (in < len) {
+    size_t seg = in + 1, end = seg;
+    while (end < len && path[end] != '/')
+      end++;
+    bool last = end == len;
+    bool dot = end - seg == 1 && path[seg] == '.';
+    bool dotdot = end - seg == 2 && path[seg] == '.' && path[seg + 1] == '.';
+    if (dot || dotdot) {
+      if (dotdot)
+        while (out > 0 && path[--out] != '/')
+          ;
+      if (last)
+        path[out++] = '/';
+    } else {
+      memmove(path + out, path + in, end - in);
+      out += end - in;
+    }
+    in = end;
+  }
+  if (out == 0)
+    path[out++] = '/';
+  path[out] = '\0';
+  return out;
+}
+
+static bool has_dot_segment(const char *path) {
+  for (const char *p = strstr(path, "/."); p != NULL; p = strstr(p + 1, "/.")) {
+    const char *q = p[2] == '.' ? p + 3 : p + 2;
+    if (*q == '\0' || *q == '/')
+      return true;
+  }
+  return false;
+}
+
+/* Length of the scheme if `s` starts with "scheme:", else 0 (RFC 3986 3.1). */
+static size_t scheme_len(const char *s) {
+  if (!is_alpha((unsigned char)s[0]))
+    return 0;
+  size_t i = 1;
+  while (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) || s[i] == '+' ||
+         s[i] == '-' || s[i] == '.')
+    i++;
+  return s[i] == ':' ? i : 0;
+}
+
+static bool is_http_scheme(const char *s, size_t len) {
+  return (len == 4 && strncasecmp(s, "http", 4) == 0) ||
+         (len == 5 && strncasecmp(s, "https", 5) == 0);
+}
+
+/*
+ * Clean a reference into `b` as the WHATWG URL parser does for http(s):
+ * strip bytes <= 0x20 from both ends, drop tab/LF/CR inside, cut the
+ * fragment, and read a backslash before the query as '/'. Any other control
+ * byte makes the reference malformed.
+ */
+static int clean_ref(const char *ref, uc_buf *b) {
+  size_t len = strnlen(ref, REF_MAX_LEN + 1);
+  if (len > REF_MAX_LEN)
+    return UC_ETOOLONG;
+  size_t start = 0;
+  while (start < len && (unsigned char)ref[start] <= 0x20)
+    start++;
+  while (len > start && (unsigned char)ref[len - 1] <= 0x20)
+    len--;
+  int rc = uc_buf_reserve(b, len - start);
+  if (rc != 0)
+    return rc;
+  b->data[0] = '\0';
+  bool in_query = false;
+  for (size_t i = start; i < len; i++) {
+    char c = ref[i];
+    if (c == '#')
+      break;
+    if (c == '\t' || c == '\n' || c == '\r')
+      continue;
+    if ((unsigned char)c < 0x20 || c == 0x7f)
+      return UC_EBADURL;
+    if (c == '?')
+      in_query = true;
+    if (c == '\\' && !in_query)
+      c = '/';
+    b->data[b->len++] = c;
+  }
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+static int curl_error(CURLUcode rc) {
+  switch (rc) {
+  case CURLUE_OK:
+    return 0;
+  case CURLUE_OUT_OF_MEMORY:
+    return UC_ENOMEM;
+  case CURLUE_UNSUPPORTED_SCHEME:
+    return UC_ESCHEME;
+  default:
+    return UC_EBADURL;
+  }
+}
+
+/* Set an absolute URL; with ALLOW_SPACE so that spaces in a path or query
+ * reach append_normalized (curl still refuses them in a host). */
+static int set_absolute(CURLU *h, const char *url) {
+  return curl_error(curl_url_set(h, CURLUPART_URL, url, CURLU_ALLOW_SPACE));
+}
+
+/*
+ * Resolve a cleaned relative reference `rel` (no scheme) against the URL that
+ * `h` holds, whose scheme is `scheme`.
+ *
+ * Note: curl 7.88 resolves "" to the base's directory (RFC: the base itself),
+ * and turns spaces in a relative query into '+' (a different query for most
+ * servers). Hence the empty case here, and spaces and non-ASCII bytes are
+ * percent-encoded before curl sees the reference. A protocol-relative
+ * "//host/p" is made absolute here, since it may hold a non-ASCII host that
+ * must not be encoded.
+ */
+static int set_relative(CURLU *h, const char *scheme, const char *rel) {
+  if (rel[0] == '\0')
+    return 0;
+  uc_buf abs = UC_BUF_INIT;
+  int rc;
+  if (rel[0] == '/' && rel[1] == '/') {
+    if ((rc = uc_buf_puts(&abs, scheme)) == 0 && (rc = uc_buf_puts(&abs, ":")) == 0 &&
+        (rc = uc_buf_puts(&abs, rel)) == 0)
+      rc = set_absolute(h, abs.data);
+    uc_buf_free(&abs);
+    return rc;
+  }
+  rc = uc_buf_reserve(&abs, strlen(rel));
+  for (const unsigned char *p = (const unsigned char *)rel; rc == 0 && *p != '\0'; p++) {
+    if (*p == ' ' || *p >= 0x80)
+      rc = append_pct(&abs, *p);
+    else
+      rc = uc_buf_append(&abs, p, 1);
+  }
+  if (rc == 0)
+    rc = curl_error(curl_url_set(h, CURLUPART_URL, abs.data, CURLU_ALLOW_SPACE));
+  uc_buf_free(&abs);
+  return rc;
+}
+
+/*
+ * Load `ref`, resolved against `base` (may be NULL), into the empty handle h.
+ * On success h holds an absolute http(s) URL without fragment.
+ */
+static int load_url(CURLU *h, const char *base, const char *ref) {
+  uc_buf clean = UC_BUF_INIT, abs = UC_BUF_INIT;
+  char *base_scheme = NULL;
+  int rc = clean_ref(ref, &clean);
+  if (rc != 0)
+    goto done;
+  const char *rel = clean.data;
+  size_t slen = scheme_len(clean.data);
+  if (slen > 0) {
+    if (!is_http_scheme(clean.data, slen)) {
+      rc = UC_ESCHEME;
+      goto done;
+    }
+    const char *rest = clean.data + slen + 1;
+    if (rest[0] != '/' && base != NULL) {
+      /* WHATWG: "http:g" on an http base is the relative "g". */
+      if ((rc = load_url(h, NULL, base)) != 0)
+        goto done;
+      if ((rc = curl_error(curl_url_get(h, CURLUPART_SCHEME, &base_scheme, 0))) != 0)
+        goto done;
+      if (strlen(base_scheme) == slen && strncasecmp(base_scheme, clean.data, slen) == 0) {
+        rc = set_relative(h, base_scheme, rest);
+        goto done;
+      }
+    }
+    /* Absolute: "http:/x", "http:x" and "http:///x" all mean "http://x". */
+    while (*rest == '/')
+      rest++;
+    rc = uc_buf_reserve(&abs, slen + 3 + strlen(rest));
+    if (rc != 0)
+      goto done;
+    for (size_t i = 0; i < slen; i++)
+      abs.data[abs.len++] = ascii_lower(clean.data[i]);
+    abs.data[abs.len] = '\0';
+    if ((rc = uc_buf_puts(&abs, "://")) == 0 && (rc = uc_buf_puts(&abs, rest)) == 0)
+      rc = set_absolute(h, abs.data);
+    goto done;
+  }
+  if (base == NULL) {
+    rc = UC_EBADURL;
+    goto done;
+  }
+  if ((rc = load_url(h, NULL, base)) != 0)
+    goto done;
+  if ((rc = curl_error(curl_url_get(h, CURLUPART_SCHEME, &base_scheme, 0))) != 0)
+    goto done;
+  rc = set_relative(h, base_scheme, rel);
+done:
+  curl_free(base_scheme);
+  uc_buf_free(&clean);
+  uc_buf_free(&abs);
+  return rc;
+}
+
+/* Get a part that may be absent: 0 with *val NULL when it is. */
+static int get_optional(CURLU *h, CURLUPart what, char **val, unsigned flags) {
+  *val = NULL;
+  CURLUcode rc = curl_url_get(h, what, val, flags);
+  switch (rc) {
+  case CURLUE_NO_USER:
+  case CURLUE_NO_PASSWORD:
+  case CURLUE_NO_PORT:
+  case CURLUE_NO_QUERY:
+  case CURLUE_NO_ZONEID:
+    *val = NULL;
+    return 0;
+  default:
+    return curl_error(rc);
+  }
+}
+
+/*
+ * Append the host: punycode when it is not ASCII and curl can convert it
+ * (else the UTF-8 bytes as they are), ASCII lower-cased, an IPv6 zone id
+ * put back inside the brackets.
+ */
+static int append_host(uc_buf *b, CURLU *h) {
+  char *host = NULL, *zone = NULL;
+  int rc = curl_error(curl_url_get(h, CURLUPART_HOST, &host, 0));
+  if (rc != 0)
+    return rc;
+  for (const unsigned char *p = (const unsigned char *)host; *p != '\0'; p++) {
+    if (*p >= 0x80) {
+      char *puny = NULL;
+      /* Note: fails (as "out of memory") in a non-UTF-8 locale; see url.h. */
+      if (curl_url_get(h, CURLUPART_HOST, &puny, CURLU_PUNYCODE) == CURLUE_OK) {
+        curl_free(host);
+        host = puny;
+      } else {
+        /* Note: curl 7.88 leaves its copy of the host in puny on this error
+         * (a leak unless freed); later versions set it to NULL. */
+        curl_free(puny);
+      }
+      break;
+    }
+  }
+  size_t len = strlen(host), start = b->len;
+  if (host[0] == '[' && (rc = get_optional(h, CURLUPART_ZONEID, &zone, 0)) != 0)
+    goto done;
+  if (zone != NULL && len > 0 && host[len - 1] == ']')
+    len--; /* "[fe80::1]" -> "[fe80::1%25eth0]" */
+  if ((rc = uc_buf_append(b, host, len)) != 0)
+    goto done;
+  if (zone != NULL) {
+    if ((rc = uc_buf_puts(b, "%25")) != 0 || (rc = uc_buf_puts(b, zone)) != 0 ||
+        (rc = uc_buf_puts(b, "]")) != 0)
+      goto done;
+  }
+  for (size_t i = start; i < b->len; i++)
+    b->data[i] = ascii_lower(b->data[i]);
+done:
+  curl_free(host);
+  curl_free(zone);
+  return rc;
+}
+
+static int append_origin(uc_buf *b, CURLU *h, bool with_userinfo) {
+  char *scheme = NULL, *user = NULL, *password = NULL, *port = NULL;
+  int rc = curl_error(curl_url_get(h, CURLUPART_SCHEME, &scheme, 0));
+  if (rc != 0)
+    goto done;
+  if (!is_http_scheme(scheme, strlen(scheme))) {
+    rc = UC_ESCHEME;
+    goto done;
+  }
+  for (char *p = scheme; *p != '\0'; p++)
+    *p = ascii_lower(*p);
+  if ((rc = uc_buf_puts(b, scheme)) != 0 || (rc = uc_buf_puts(b, "://")) != 0)
+    goto done;
+  if (with_userinfo) {
+    if ((rc = get_optional(h, CURLUPART_USER, &user, 0)) != 0 ||
+        (rc = get_optional(h, CURLUPART_PASSWORD, &password, 0)) != 0)
+      goto done;
+    if (user != NULL || password != NULL) {
+      if ((rc = append_normalized(b, user ? user : "", PCT_USER)) != 0)
+        goto done;
+      if (password != NULL && ((rc = uc_buf_puts(b, ":")) != 0 ||
+                               (rc = append_normalized(b, password, PCT_PASSWORD)) != 0))
+        goto done;
+      if ((rc = uc_buf_puts(b, "@")) != 0)
+        goto done;
+    }
+  }
+  if ((rc = append_host(b, h)) != 0)
+    goto done;
+  if ((rc = get_optional(h, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT)) != 0)
+    goto done;
+  if (port != NULL && ((rc = uc_buf_puts(b, ":")) != 0 || (rc = uc_buf_puts(b, port)) != 0))
+    goto done;
+done:
+  curl_free(scheme);
+  curl_free(user);
+  curl_free(password);
+  curl_free(port);
+  return rc;
+}
+
+static int append_path_query(uc_buf *b, CURLU *h) {
+  char *path = NULL, *query = NULL;
+  int rc = curl_error(curl_url_get(h, CURLUPART_PATH, &path, 0));
+  if (rc != 0)
+    goto done;
+  size_t start = b->len;
+  if (path[0] != '/' && (rc = uc_buf_puts(b, "/")) != 0)
+    goto done;
+  if ((rc = append_normalized(b, path, PCT_PATH)) != 0)
+    goto done;
+  if (has_dot_segment(b->data + start))
+    b->len = start + remove_dot_segments(b->data + start, b->len - start);
+  if ((rc = get_optional(h, CURLUPART_QUERY, &query, 0)) != 0)
+    goto done;
+  if (query != NULL && query[0] != '\0') {
+    if ((rc = uc_buf_puts(b, "?")) != 0 || (rc = append_normalized(b, query, PCT_QUERY)) != 0)
+      goto done;
+  }
+done:
+  curl_free(path);
+  curl_free(query);
+  return rc;
+}
+
+/* The common body of the public functions: load, then put `part` together. */
+static int url_part(const char *base, const char *ref, enum url_part part, char **out) {
+  uc_buf b = UC_BUF_INIT;
+  CURLU *h = curl_url();
+  if (h == NULL)
+    return UC_ENOMEM;
+  int rc = load_url(h, base, ref);
+  if (rc == 0 && part != PART_PATH_QUERY)
+    rc = append_origin(&b, h, part == PART_URL);
+  if (rc == 0 && part != PART_ORIGIN)
+    rc = append_path_query(&b, h);
+  if (rc == 0 && b.len > UC_URL_MAX_LEN)
+    rc = UC_ETOOLONG;
+  curl_url_cleanup(h);
+  if (rc != 0) {
+    uc_buf_free(&b);
+    return rc;
+  }
+  *out = uc_buf_steal(&b);
+  return 0;
+}
+
+int uc_url_resolve(const char *base, const char *ref, char **out) {
+  return url_part(base, ref, PART_URL, out);
+}
+
+int uc_url_normalize(const char *url, char **out) {
+  return url_part(NULL, url, PART_URL, out);
+}
+
+int uc_url_origin(const char *url, char **out) {
+  return url_part(NULL, url, PART_ORIGIN, out);
+}
+
+int uc_url_path_query(const char *url, char **out) {
+  return url_part(NULL, url, PART_PATH_QUERY, out);
+}
+
+int uc_url_host(const char *url, char *buf, size_t buflen) {
+  uc_buf b = UC_BUF_INIT;
+  CURLU *h = curl_url();
+  if (h == NULL)
+    return UC_ENOMEM;
+  int rc = load_url(h, NULL, url);
+  if (rc == 0)
+    rc = append_host(&b, h);
+  curl_url_cleanup(h);
+  if (rc == 0 && b.len >= buflen) {
+    if (buflen > 0)
+      buf[0] = '\0';
+    rc = UC_ETOOLONG;
+  }
+  if (rc == 0)
+    memcpy(buf, b.data, b.len + 1);
+  uc_buf_free(&b);
+  return rc;
+}
+
+const char *uc_url_domain(const char *host) {
+  size_t len = strlen(host);
+  if (host[0] == '[' || strchr(host, ':') != NULL)
+    return host;
+  if (strspn(host, "0123456789.") == len)
+    return host; /* IPv4 */
+  size_t end = len > 0 && host[len - 1] == '.' ? len - 1 : len;
+  int dots = 0;
+  for (size_t i = end; i > 0; i--) {
+    if (host[i - 1] == '.' && ++dots == 2)
+      return host + i;
+  }
+  return host;
+}
