@@ -1,6 +1,7 @@
 /* main.c - uvcrawl's entry point: options, outputs, the engine, the exit code. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,8 @@ static void print_version(void) {
 int main(int argc, char **argv) {
   cli_options opts;
   int code = 2;
+  /* curl converts IDN host names to punycode from the locale's charset. */
+  setlocale(LC_CTYPE, "C.UTF-8");
   switch (cli_parse(&opts, argc, argv)) {
   case CLI_HELP:
     cli_usage(stdout);
