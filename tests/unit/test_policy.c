@@ -1,0 +1,97 @@
+/* test_policy.c - scope, patterns, depth and trap guards (policy.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "uvcrawl/error.h"
+#include "uvcrawl/policy.h"
+
+static const char *const allow_re[] = {"/docs/"};
+static const char *const deny_re[] = {"\\.pdf$", "[?&]sort="};
+
+static void test_checks(void **state) {
+  (void)state;
+  static const struct {
+    uc_scope scope;
+    int use_patterns;
+    const char *url, *host;
+    int depth;
+    int expected; /* -1 or a uc_skip */
+  } cases[] = {
+      {UC_SCOPE_HOST, 0, "http://a.example.com/x", "a.example.com", 1, -1},
+      {UC_SCOPE_HOST, 0, "http://b.example.com/x", "b.example.com", 1, UC_SKIP_SCOPE},
+      {UC_SCOPE_DOMAIN, 0, "http://b.example.com/x", "b.example.com", 1, -1},
+      {UC_SCOPE_DOMAIN, 0, "http://example.org/x", "example.org", 1, UC_SKIP_SCOPE},
+      {UC_SCOPE_ANY, 0, "http://example.org/x", "example.org", 1, -1},
+      {UC_SCOPE_ANY, 0, "http://example.org/x", "example.org", 3, -1},
+      {UC_SCOPE_ANY, 0, "http://example.org/x", "example.org", 4, UC_SKIP_DEPTH},
+      {UC_SCOPE_ANY, 1, "http://e.org/docs/a.html", "e.org", 1, -1},
+      {UC_SCOPE_ANY, 1, "http://e.org/blog/a.html", "e.org", 1, UC_SKIP_PATTERN},
+      {UC_SCOPE_ANY, 1, "http://e.org/docs/a.pdf", "e.org", 1, UC_SKIP_PATTERN},
+      {UC_SCOPE_ANY, 1, "http://e.org/docs/?page=2&sort=up", "e.org", 1, UC_SKIP_PATTERN},
+      {UC_SCOPE_ANY, 0, "http://e.org/a/b/a/b/a/b/a/x", "e.org", 1, UC_SKIP_REPEATED_SEGMENT},
+      {UC_SCOPE_ANY, 0, "http://e.org/a/b/a/b/a/b/x", "e.org", 1, -1}, /* 3 times is fine */
+      {UC_SCOPE_ANY, 0, "http://e.org/cal/2026/cal/2026/cal/2026/cal", "e.org", 1,
+       UC_SKIP_REPEATED_SEGMENT},
+      {UC_SCOPE_ANY, 0, "http://e.org/a/a/a/?q=a/a/a", "e.org", 1, -1}, /* query ignored */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    uc_config cfg;
+    uc_config_defaults(&cfg);
+    cfg.scope = cases[i].scope;
+    cfg.depth = 3;
+    if (cases[i].use_patterns) {
+      cfg.allow = allow_re, cfg.n_allow = 1;
+      cfg.deny = deny_re, cfg.n_deny = 2;
+    }
+    uc_policy *p;
+    char err[128];
+    assert_int_equal(uc_policy_new(&p, &cfg, err, sizeof err), 0);
+    assert_int_equal(uc_policy_add_seed_host(p, "a.example.com"), 0);
+    int got = uc_policy_check(p, cases[i].url, cases[i].host, cases[i].depth);
+    if (got != cases[i].expected)
+      fail_msg("case %zu (%s): got %d, expected %d", i, cases[i].url, got, cases[i].expected);
+    uc_policy_free(p);
+  }
+}
+
+static void test_url_length(void **state) {
+  (void)state;
+  uc_config cfg;
+  uc_config_defaults(&cfg);
+  cfg.scope = UC_SCOPE_ANY;
+  cfg.max_url_length = 30;
+  uc_policy *p;
+  char err[128];
+  assert_int_equal(uc_policy_new(&p, &cfg, err, sizeof err), 0);
+  assert_int_equal(uc_policy_check(p, "http://e.org/123456789012345", "e.org", 1), -1);
+  assert_int_equal(uc_policy_check(p, "http://e.org/1234567890123456789", "e.org", 1),
+                   UC_SKIP_URL_LENGTH);
+  uc_policy_free(p);
+}
+
+static void test_bad_regex(void **state) {
+  (void)state;
+  static const char *const bad[] = {"(unclosed"};
+  uc_config cfg;
+  uc_config_defaults(&cfg);
+  cfg.deny = bad, cfg.n_deny = 1;
+  uc_policy *p = NULL;
+  char err[128] = "";
+  assert_int_equal(uc_policy_new(&p, &cfg, err, sizeof err), UC_EINVAL);
+  assert_null(p);
+  assert_non_null(strstr(err, "(unclosed"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_checks),
+      cmocka_unit_test(test_url_length),
+      cmocka_unit_test(test_bad_regex),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
