@@ -369,8 +369,8 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
     }
     /* Name the option as the user wrote it: "-c" or "--concurrency". */
     char name[64];
-    if (strncmp(bad, "--", 2) == 0)
-      snprintf(name, sizeof name, "%.*s", (int)strcspn(bad, "="), bad);
+    if (opt >= 256 || strncmp(bad, "--", 2) == 0)
+      snprintf(name, sizeof name, "--%s", long_options[index].name);
     else
       snprintf(name, sizeof name, "-%c", opt);
     if (apply(o, opt, optarg, name) != 0)
