@@ -97,7 +97,7 @@ int main(int argc, char **argv) {
         code == 0)
       code = 1;
   }
-  if (!cfg->quiet)
+  if (!cfg->quiet && code != 2)
     uc_stats_print_summary(stderr, &stats, engine);
   curl_global_cleanup();
 out:

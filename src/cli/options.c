@@ -1,6 +1,7 @@
 /* options.c - command-line parsing with getopt_long. */
 #include "options.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -10,6 +11,7 @@
 #include <strings.h>
 
 #include "uvcrawl/error.h"
+#include "uvcrawl/policy.h"
 #include "uvcrawl/url.h"
 
 enum {
@@ -228,6 +230,38 @@ static int valid_resolve(const char *s) {
   return *end == ':' && end > c1 + 1 && port > 0 && port < 65536 && end[1] != '\0';
 }
 
+/* ADDR[:PORT]: an IPv4 address, or an IPv6 one (in brackets with a port). */
+static int valid_dns_server(const char *s) {
+  char addr[64];
+  unsigned char bin[16];
+  const char *port = NULL;
+  if (s[0] == '[') {
+    const char *close = strchr(s, ']');
+    if (close == NULL || (size_t)(close - s - 1) >= sizeof addr)
+      return 0;
+    snprintf(addr, sizeof addr, "%.*s", (int)(close - s - 1), s + 1);
+    port = close[1] == ':' ? close + 2 : close[1] == '\0' ? NULL : "";
+  } else if (strchr(s, ':') != strrchr(s, ':')) {
+    snprintf(addr, sizeof addr, "%s", s); /* bare IPv6, no port */
+  } else {
+    const char *colon = strchr(s, ':');
+    size_t len = colon ? (size_t)(colon - s) : strlen(s);
+    if (len >= sizeof addr)
+      return 0;
+    snprintf(addr, sizeof addr, "%.*s", (int)len, s);
+    port = colon ? colon + 1 : NULL;
+  }
+  if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1)
+    return 0;
+  if (port != NULL) {
+    char *end;
+    long n = strtol(port, &end, 10);
+    if (*port == '\0' || *end != '\0' || n <= 0 || n > 65535)
+      return 0;
+  }
+  return 1;
+}
+
 static int apply(cli_options *o, int opt, const char *arg, const char *name) {
   uc_config *cfg = &o->cfg;
   uint64_t u;
@@ -325,6 +359,8 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
       return complain("bad value for %s: '%s' (HOST:PORT:ADDR)", name, arg), -1;
     return push_str(&o->resolve, &o->n_resolve, arg);
   case OPT_DNS_SERVER:
+    if (!valid_dns_server(arg))
+      return complain("bad value for %s: '%s' (ADDR[:PORT])", name, arg), -1;
     cfg->dns_server = arg;
     return 0;
   case 'i':
@@ -397,6 +433,15 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
   cfg->n_resolve = o->n_resolve;
   if (cfg->burst < 1)
     cfg->burst = 1;
+  /* Compile the patterns once here, so a bad one fails before any output. */
+  uc_policy *policy = NULL;
+  char err[256];
+  int rc = uc_policy_new(&policy, cfg, err, sizeof err);
+  uc_policy_free(policy);
+  if (rc != 0) {
+    complain("%s%s", rc == UC_EINVAL ? err : uc_strerror(rc), "");
+    return CLI_USAGE_ERROR;
+  }
   return CLI_CRAWL;
 }
 

@@ -37,6 +37,8 @@ def test():
         ([], "no seed URL"),
         (["--depth"], "needs a value"),
         (["--deny", "(unclosed", "http://a.test/"], "bad regular expression"),
+        (["--dns-server", "dns.example", "http://a.test/"], "ADDR[:PORT]"),
+        (["--dns-server", "127.0.0.1:99999", "http://a.test/"], "ADDR[:PORT]"),
     ]
     for args, words in bad:
         p = run(a, ["-o", out] + args)
