@@ -1,0 +1,12 @@
+#!/bin/sh
+# run.sh TARGET SEED_CORPUS WORK_DIR SECONDS
+# Fuzz TARGET for SECONDS, starting from the committed seed corpus. New
+# inputs go to WORK_DIR (in the build tree), so the source tree is never
+# written; a crash input lands there too and fails the test.
+set -eu
+target=$1 seeds=$2 work=$3 secs=$4
+mkdir -p "$work/corpus" "$work/artifacts"
+# First replay every committed input (the regression cases), then fuzz.
+"$target" -runs=0 "$seeds"
+exec "$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+  -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$work/corpus" "$seeds"
