@@ -6,7 +6,9 @@
 set -eu
 target=$1 seeds=$2 work=$3 secs=$4
 mkdir -p "$work/corpus" "$work/artifacts"
+# libFuzzer exits 77 on a finding by default, which meson reads as "skipped".
+codes="-error_exitcode=1 -timeout_exitcode=1"
 # First replay every committed input (the regression cases), then fuzz.
-"$target" -runs=0 "$seeds"
-exec "$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+"$target" $codes -runs=0 "$seeds"
+exec "$target" $codes -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$work/corpus" "$seeds"
