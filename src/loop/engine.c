@@ -124,9 +124,11 @@ static void begin_close(loop_engine *eng) {
   eng->dns = NULL;
 }
 
-/* Raise the open-files limit to its hard limit and fit -c under it. */
-static unsigned fit_concurrency(unsigned wanted) {
+/* Raise the open-files limit to its hard limit, fit -c under it, and size
+ * curl's connection cache in what is left (idle connections hold fds). */
+static unsigned fit_concurrency(unsigned wanted, unsigned *max_connects) {
   struct rlimit rl;
+  *max_connects = wanted * 4;
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
     return wanted;
   if (rl.rlim_cur < rl.rlim_max) {
@@ -135,6 +137,10 @@ static unsigned fit_concurrency(unsigned wanted) {
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
       rl.rlim_cur = old;
   }
+  if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)*max_connects + FD_RESERVE > rl.rlim_cur)
+    *max_connects = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 1;
+  if (*max_connects < wanted)
+    *max_connects = wanted;
   if (rl.rlim_cur == RLIM_INFINITY || (rlim_t)wanted + FD_RESERVE <= rl.rlim_cur)
     return wanted;
   unsigned fit = rl.rlim_cur > FD_RESERVE + 1 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 1;
@@ -179,7 +185,7 @@ int loop_run(const uc_config *cfg, FILE *records, uc_stats *stats_out) {
   char err[256] = "";
   memset(eng, 0, sizeof *eng);
   eng->cfg = cfg;
-  eng->concurrency = fit_concurrency(cfg->concurrency);
+  eng->concurrency = fit_concurrency(cfg->concurrency, &eng->max_connects);
   if (cfg->parse_threads > 0) {
     /* The pool is libuv's; it reads its size once, at first use. */
     char n[16];

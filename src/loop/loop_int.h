@@ -39,6 +39,7 @@ typedef struct loop_engine {
   uv_signal_t sigint, sigterm;
   loop_phase phase;
   unsigned concurrency;
+  unsigned max_connects;     /* curl's connection cache, within the fd limit */
   unsigned signals;          /* how many SIGINT/SIGTERM arrived */
   int fatal;                 /* a UC_E* code that ends the crawl with exit 1 */
   uint64_t start_ns;
