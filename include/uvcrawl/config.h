@@ -13,6 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Limits both engines put on every transfer. */
+#define UC_MAX_HEADER_BYTES (64 * 1024) /* all response headers of one response */
+#define UC_LOW_SPEED_BYTES 256          /* slower than this ... */
+#define UC_LOW_SPEED_SECONDS 10         /* ... for this long: cut off */
+
 typedef enum uc_engine_kind { UC_ENGINE_LOOP, UC_ENGINE_THREADS } uc_engine_kind;
 
 typedef enum uc_scope {

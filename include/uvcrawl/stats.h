@@ -22,6 +22,7 @@
   X(RESET, "reset")                 \
   X(TLS, "tls")                     \
   X(MAX_BODY, "max-body")           \
+  X(HEADERS, "headers-too-large")   \
   X(REDIRECTS, "too-many-redirects") \
   X(ROBOTS, "robots")               \
   X(CRAWL_DELAY, "crawl-delay")     \

@@ -489,13 +489,24 @@ void uc_parsed_free(uc_parsed *p) {
     uc_links_free(&p->links);
 }
 
-/* robots.txt came back: decide the host's rules and let its pages go. */
-static void robots_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t now_ms) {
+static bool retryable(const uc_fetch_result *r);
+static int retry(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t now_ms);
+
+/* robots.txt came back: decide the host's rules and let its pages go. A
+ * server error or a timeout is retried like a page (RFC 9309 2.3.1.4 allows
+ * assuming "disallow all" only while it stays unreachable); the host's
+ * pages wait meanwhile. */
+static int robots_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t now_ms) {
   host_info *h = uc_fhost_data(f->item.host);
   uc_robots *rules = NULL;
   int rc;
   c->stats.robots_fetches++;
   c->stats.bytes += r->bytes;
+  if (!c->stopping && retryable(r) && f->item.attempts <= c->cfg->retries) {
+    rc = retry(c, f, r, now_ms);
+    uc_frontier_release(c->frontier, f->item.host, now_ms);
+    return rc;
+  }
   if (r->fail == UC_FAIL_NONE && r->status >= 200 && r->status < 300)
     rc = uc_robots_parse(&rules, r->body != NULL ? r->body : "", r->body_len, c->product_token);
   else if (r->fail == UC_FAIL_NONE && r->status >= 400 && r->status < 500)
@@ -520,6 +531,7 @@ static void robots_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint
       uc_frontier_set_rate(c->frontier, f->item.host, rate, 1.0, now_ms);
   }
   uc_frontier_release(c->frontier, f->item.host, now_ms);
+  return 0;
 }
 
 static bool retryable(const uc_fetch_result *r) {
@@ -625,7 +637,7 @@ int uc_crawl_complete(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_par
     c->stats.parse_ns += parse_ns;
   }
   if (KIND_OF(f->item.kind) == UC_KIND_ROBOTS)
-    robots_done(c, f, r, now_ms);
+    rc = robots_done(c, f, r, now_ms);
   else if (!c->stopping && retryable(r) && f->item.attempts <= c->cfg->retries)
     rc = retry(c, f, r, now_ms);
   else

@@ -71,6 +71,8 @@ struct loop_xfer {
   uint64_t bytes;        /* body bytes received (decoded) */
   bool keep_body;
   bool too_big;
+  bool headers_too_big;
+  size_t header_bytes;   /* of the current response (reset on each status line) */
   uint64_t started_ns;
   uc_fetch_result result;
   uc_parsed parsed;

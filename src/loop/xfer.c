@@ -59,7 +59,9 @@ static void drain_done(loop_engine *eng) {
     CURLcode code = msg->data.result;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
     curl_multi_remove_handle(eng->multi, msg->easy_handle);
-    x->result.fail = x->too_big ? UC_FAIL_MAX_BODY : uc_fail_from_curl(code);
+    x->result.fail = x->too_big           ? UC_FAIL_MAX_BODY
+                     : x->headers_too_big ? UC_FAIL_HEADERS
+                                          : uc_fail_from_curl(code);
     set_state(x, XFER_FETCHED);
     step(x);
   }
@@ -188,6 +190,21 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
   return n;
 }
 
+/* CURLOPT_HEADERFUNCTION: cap the headers of one response; a server that
+ * sends endless headers is cut off like an endless body. */
+static size_t header_cb(char *data, size_t size, size_t n, void *userp) {
+  loop_xfer *x = userp;
+  n *= size;
+  if (n > 5 && memcmp(data, "HTTP/", 5) == 0)
+    x->header_bytes = 0; /* a new response (after a 1xx or a redirect) */
+  x->header_bytes += n;
+  if (x->header_bytes > UC_MAX_HEADER_BYTES) {
+    x->headers_too_big = true;
+    return 0;
+  }
+  return n;
+}
+
 static void finish(loop_xfer *x, uc_fail fail) {
   if (fail != UC_FAIL_NONE)
     x->result.fail = fail;
@@ -220,8 +237,10 @@ static void begin_fetch(loop_xfer *x) {
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(cfg->timeout_s * 1000));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->connect_timeout_s * 1000));
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(cfg->timeout_s < 30 ? cfg->timeout_s + 1 : 30));
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)UC_LOW_SPEED_BYTES);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)UC_LOW_SPEED_SECONDS);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cfg->max_body);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

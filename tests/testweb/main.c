@@ -67,7 +67,7 @@ static void usage(FILE *fp)
       "  --expect DEPTH         print URLs reachable within DEPTH (-1 = all)\n"
       "  --expect-seed URL      (repeatable) default http://h0001.test:PORT/\n"
       "  --expect-scope any|host   --port P   port to put in URLs\n"
-      "  --robots FILE --robots-status N\n"
+      "  --robots FILE --robots-status N   (3xx: robots.txt redirects to /robots-moved.txt)\n"
       "  --fault-5xx --fault-reset --fault-slow --fault-huge --fault-redirect\n"
       "  --fault-wrong-type PCT   shares of misbehaving pages (0)\n"
       "  --gzip  --slow-bps N (2000)  --huge-bytes N (50MiB)  --max-conns N\n",

@@ -280,7 +280,10 @@ static void special(tw_responder *r, const tw_http_req *req, tw_route rt,
   char loc[64];
   switch (rt.kind) {
   case TW_R_ROBOTS:
-    if (o->robots_status && o->robots_status != 200) {
+  case TW_R_ROBOTS_MOVED:
+    if (rt.kind == TW_R_ROBOTS && o->robots_status >= 300 && o->robots_status < 400) {
+      redirect(resp, "/robots-moved.txt"); /* --robots-status 3xx: robots behind a redirect */
+    } else if (rt.kind == TW_R_ROBOTS && o->robots_status && o->robots_status != 200) {
       error_page(resp, o->robots_status);
     } else {
       if (o->robots_body)

@@ -87,7 +87,8 @@ static const struct {
   const char *path;
   tw_route_kind kind;
 } fixed_routes[] = {
-  {"/robots.txt", TW_R_ROBOTS},        {"/style.css", TW_R_STYLE},
+  {"/robots.txt", TW_R_ROBOTS},        {"/robots-moved.txt", TW_R_ROBOTS_MOVED},
+  {"/style.css", TW_R_STYLE},
   {"/fault/500", TW_R_F500},           {"/fault/503", TW_R_F503},
   {"/fault/reset", TW_R_FRESET},       {"/fault/slow", TW_R_FSLOW},
   {"/fault/huge", TW_R_FHUGE},         {"/fault/endless", TW_R_FENDLESS},

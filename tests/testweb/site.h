@@ -49,6 +49,7 @@ typedef enum tw_route_kind {
   TW_R_PAGE,        /* arg = page number */
   TW_R_ALIAS,       /* arg = page number: target of a redirect fault */
   TW_R_ROBOTS,
+  TW_R_ROBOTS_MOVED, /* /robots-moved.txt: where a redirecting robots.txt points */
   TW_R_STYLE,
   TW_R_NOFOLLOW,    /* arg = n */
   TW_R_MISSING,     /* arg = id; 404 */

@@ -151,8 +151,11 @@ static void test_crawl_delay(void **state) {
   finish(&h);
 }
 
-/* A robots.txt outcome decides the host: 404 allows, 503 forbids, a DNS
- * failure makes every page a dns failure without a request. */
+static void no_retries(uc_config *c) { c->retries = 0; }
+
+/* A robots.txt outcome decides the host: 404 allows, 503 forbids (once
+ * retries are spent), a DNS failure makes every page a dns failure without
+ * a request. */
 static void test_robots_outcomes(void **state) {
   (void)state;
   static const struct {
@@ -168,9 +171,9 @@ static void test_robots_outcomes(void **state) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     harness h;
-    start(&h, NULL);
+    start(&h, no_retries);
     assert_int_equal(uc_crawl_seed(h.crawl, "http://a.test/", 0), 0);
-    uc_fetch_result r = {.status = cases[i].status, .fail = cases[i].fail};
+    uc_fetch_result r = {.status = cases[i].status, .fail = cases[i].fail, .retry_after_s = -1};
     reply_result(&h, next_now(&h, 0), r, 0);
     uc_fetch *f = NULL;
     uint64_t wake;
@@ -186,6 +189,30 @@ static void test_robots_outcomes(void **state) {
     }
     finish(&h);
   }
+}
+
+/* A 503 robots.txt is retried after a backoff while the pages wait; when
+ * it then answers, the pages go. */
+static void test_robots_retry(void **state) {
+  (void)state;
+  harness h;
+  start(&h, NULL); /* --retries 2 by default */
+  assert_int_equal(uc_crawl_seed(h.crawl, "http://a.test/", 0), 0);
+  uc_fetch_result unavailable = {.status = 503, .retry_after_s = -1};
+  reply_result(&h, next_now(&h, 0), unavailable, 0);
+  uint64_t wake = 0;
+  assert_int_equal(next_rc(&h, 0, &wake), UC_EAGAIN); /* the host is deferred */
+  assert_true(wake >= 500 && wake <= 1500);
+  uc_fetch *again = next_now(&h, wake);
+  assert_string_equal(again->item.url, "http://a.test/robots.txt");
+  assert_int_equal(again->item.attempts, 2);
+  assert_int_equal(next_rc(&h, wake, NULL), UC_EEMPTY); /* held again */
+  uc_fetch_result ok = {.status = 200, .body = "", .body_len = 0, .retry_after_s = -1};
+  reply_result(&h, again, ok, wake);
+  reply(&h, next_now(&h, wake), 200, "", wake);
+  assert_int_equal(count_lines(records(&h), "\"status\":200"), 1);
+  assert_int_equal(uc_crawl_stats(h.crawl)->robots_fetches, 2);
+  finish(&h);
 }
 
 /* Links and redirect targets are deduped; a page is never handed out twice. */
@@ -380,6 +407,7 @@ int main(void) {
       cmocka_unit_test(test_robots_first_and_obeyed),
       cmocka_unit_test(test_crawl_delay),
       cmocka_unit_test(test_robots_outcomes),
+      cmocka_unit_test(test_robots_retry),
       cmocka_unit_test(test_dedup_and_redirects),
       cmocka_unit_test(test_depth_levels),
       cmocka_unit_test(test_retries),
