@@ -366,6 +366,13 @@ static void special(tw_responder *r, const tw_http_req *req, tw_route rt,
     end_head(resp, r->bomb_len);
     break;
   case TW_R_FHUGEHDR: huge_headers(resp, o); break;
+  case TW_R_FTRAP:
+    /* A crawler trap: every page links one level deeper, forever, in
+     * relative form, so URLs grow and path segments repeat. */
+    tw_buf_puts(&resp->body, "<!DOCTYPE html>\n<html><body><a href=\"a/\">a</a> "
+                             "<a href=\"b/\">b</a></body></html>\n");
+    html(resp, 200, "text/html; charset=utf-8", 0);
+    break;
   case TW_R_FFLAKY:
     if (flaky_hit(r, req->target) <= (unsigned long)rt.arg) {
       error_page(resp, 503);

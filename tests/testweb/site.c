@@ -133,6 +133,9 @@ tw_route tw_site_route(const tw_site_opts *o, const char *target)
     r.kind = TW_R_MISSING;
   } else if ((v = match_num(target, len, "/fault/redirect/", "")) >= 0) {
     r.kind = TW_R_FREDIRECT;
+  } else if (len >= 12 && memcmp(target, "/fault/trap/", 12) == 0) {
+    r.kind = TW_R_FTRAP;
+    v = 0;
   } else if (len > 13 && memcmp(target, "/fault/flaky/", 13) == 0) {
     /* /fault/flaky/K/ID: ID is any non-empty segment. */
     const char *k = target + 13;
