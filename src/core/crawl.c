@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "uvcrawl/buf.h"
+#include "uvcrawl/charset.h"
 #include "uvcrawl/error.h"
 #include "uvcrawl/policy.h"
 #include "uvcrawl/record.h"
@@ -479,8 +480,14 @@ bool uc_crawl_wants_parse(const uc_crawl *c, const uc_fetch *f, const uc_fetch_r
 int uc_crawl_parse(const uc_fetch *f, const uc_fetch_result *r, uc_parsed *out) {
   memset(out, 0, sizeof *out);
   const char *base = r->final_url != NULL ? r->final_url : f->item.url;
+  char *utf8 = NULL;
+  size_t utf8_len = 0;
+  if (uc_charset_to_utf8(r->content_type, r->body, r->body_len, &utf8, &utf8_len) != 0)
+    return UC_ENOMEM;
   out->parsed = true;
-  out->rc = uc_extract(r->body, r->body_len, base, NULL, &out->links);
+  out->rc = utf8 != NULL ? uc_extract(utf8, utf8_len, base, NULL, &out->links)
+                         : uc_extract(r->body, r->body_len, base, NULL, &out->links);
+  free(utf8);
   return out->rc == UC_ENOMEM ? UC_ENOMEM : 0;
 }
 
