@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # setup.sh - the README's two commands on a fresh Debian 12 machine.
 #   ./setup.sh demo   install what is missing, build, crawl the bundled testweb
-#   ./setup.sh test   install what is missing, build, run the whole test suite
-#                     (plain, AddressSanitizer+UBSan and ThreadSanitizer builds)
+#   ./setup.sh test   install what is missing, build, run the whole test suite:
+#                     plain and AddressSanitizer+UBSan builds (all suites),
+#                     ThreadSanitizer (suite 'threads'), libFuzzer (suite 'fuzz')
 # Both are idempotent: a second run rebuilds only what changed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -30,7 +31,7 @@ build() {
   local dir=$1
   shift
   [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null
-  ninja -C "$dir" >/dev/null
+  ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { cat "$dir.ninja.log" >&2; return 1; }
 }
 
 demo() {
@@ -63,12 +64,20 @@ run_suites() {
 test_all() {
   build build
   build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+  build build-tsan -Db_sanitize=thread -Db_lundef=false
+  CC=clang-14 build build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
   local status=0
+  # Everything, plain and under AddressSanitizer+UBSan.
   run_suites build || status=1
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     run_suites build-asan || status=1
-  local ok=0 fail=0 n
-  for log in build/suite.log build-asan/suite.log; do
+  # ThreadSanitizer: whatever runs more than one thread (suite 'threads').
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    run_suites build-tsan --suite threads || status=1
+  # libFuzzer: each target replays its corpus, then fuzzes for 60 s.
+  run_suites build-fuzz --suite fuzz || status=1
+  local ok=0 fail=0 n log
+  for log in build/suite.log build-asan/suite.log build-tsan/suite.log build-fuzz/suite.log; do
     n=$(sed -n 's/^Ok: *//p' "$log" | tail -n1); ok=$((ok + ${n:-0}))
     n=$(sed -n 's/^Fail: *//p' "$log" | tail -n1); fail=$((fail + ${n:-0}))
     n=$(sed -n 's/^Timeout: *//p' "$log" | tail -n1); fail=$((fail + ${n:-0}))
