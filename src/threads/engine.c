@@ -1,13 +1,525 @@
-/* engine.c - the threaded engine (see thr.h). Not built yet: issue 4. */
+/*
+ * engine.c - the threaded engine: a dispatcher, a pool of worker threads,
+ * a signal thread, and an orderly end (see thr.h, DESIGN.md).
+ *
+ * Threads:
+ *  - the main thread is the dispatcher: under crawl_lock it asks
+ *    uc_crawl_next() for work while fewer than -c fetches are out, and
+ *    sends each one (as a thr_job) into the work channel;
+ *  - N workers: receive a job, fetch it with their own curl easy handle,
+ *    parse and prefilter its links (no lock held), then hand it back with
+ *    uc_crawl_complete() under crawl_lock and wake the dispatcher;
+ *  - the signal thread: sigwait()s for SIGINT/SIGTERM (blocked in every
+ *    thread) and runs the drain / abort steps; SIGUSR1 from the main
+ *    thread tells it the crawl is over.
+ *
+ * Locks, what each protects, and where it is taken:
+ *  - crawl_lock (thr_engine): the uc_crawl and all that lives in it: the
+ *    frontier with its per-host token buckets and in-flight counts (so
+ *    --rate and --per-host hold across all workers), robots rules, stats,
+ *    the record stream; and eng->fatal, eng->signals. Held around every
+ *    uc_crawl_* call except uc_crawl_parse, uc_crawl_prefilter and
+ *    uc_crawl_wants_parse, which only read the crawl's configuration and
+ *    call the (thread-safe) visited set. crawl_cv goes with it.
+ *  - the work channel's lock (chan.c): its ring and closed flag; held only
+ *    inside thr_chan_* calls.
+ *  - the visited set's stripe locks (visited.c): one uc_seen each; held
+ *    only inside thr_visited_insert_hash (the lock-free kind has none).
+ *  - curl's share locks (fetch.c): one per curl_lock_data kind; taken by
+ *    curl inside curl calls, which workers make holding no lock of ours.
+ *
+ * Lock order: crawl_lock -> stripe lock (uc_crawl_seed and a redirect's
+ * dedup in uc_crawl_complete call the visited set under crawl_lock), and
+ * crawl_lock -> channel lock (thr_chan_close, which never blocks). The
+ * channel, stripe and share locks are leaves: code holding one takes no
+ * other lock. Every nesting goes from crawl_lock to a leaf, so no cycle
+ * and no deadlock.
+ *
+ * Blocking waits:
+ *  - the dispatcher never calls thr_chan_send() holding crawl_lock: it
+ *    unlocks first. The send cannot block anyway: the dispatcher takes a
+ *    fetch only while the crawl's in-flight count (under crawl_lock) is
+ *    below the number of workers, every job in the channel is counted in
+ *    flight until its uc_crawl_complete(), the dispatcher is the only
+ *    sender, and the channel's capacity is the number of workers;
+ *  - workers wait in thr_chan_recv() holding no lock; the dispatcher waits
+ *    on crawl_cv, which releases crawl_lock; the signal thread waits in
+ *    sigwait() holding no lock;
+ *  - no thread fetches, parses, prints or sleeps holding a lock.
+ *
+ * Termination: the crawl's in-flight count is the outstanding work: a
+ * fetch counts from uc_crawl_next() (in the channel, in a transfer, being
+ * parsed) until its uc_crawl_complete(), which also merges its links into
+ * the frontier. The dispatcher ends when, under crawl_lock, nothing is in
+ * flight and uc_crawl_finished() (or the crawl was stopped): the frontier
+ * cannot grow any more. Every completion signals crawl_cv, so that moment
+ * is never missed. Then the channel is closed and every worker joined.
+ *
+ * Shutdown: the first SIGINT/SIGTERM stops the crawl (uc_crawl_stop: the
+ * queue is counted as unfetched), sets the DRAINING phase and closes the
+ * channel. Transfers in progress finish and write their records, within
+ * --drain-timeout. Jobs still in the channel were handed out but not
+ * started: workers hand them back as "aborted" records without fetching,
+ * so that every URL uc_crawl_next() gave out has exactly one record. The
+ * second signal or the drain timeout sets ABORTING: the transfers' progress
+ * callbacks return non-zero and curl ends them with "aborted".
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "thr.h"
+#include "thr_int.h"
+#include "uvcrawl/error.h"
+
+#define PROGRESS_MS 500
+#define FD_RESERVE 64 /* outputs, curl's resolver and spare connections */
+#define NS_PER_MS 1000000ull
+
+uint64_t thr_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ms(void) {
+  return thr_now_ns() / NS_PER_MS;
+}
+
+/*
+ * Phase changes are written under crawl_lock; workers and curl callbacks
+ * read them without it. relaxed: the phase publishes no other data (all
+ * the crawl state it concerns is read under crawl_lock), and a worker that
+ * sees a change one job late does what it would have done had the job
+ * arrived a moment earlier.
+ */
+static void set_phase(thr_engine *eng, thr_phase p) {
+  atomic_store_explicit(&eng->phase, (int)p, memory_order_relaxed);
+}
+
+static thr_phase get_phase(thr_engine *eng) {
+  return (thr_phase)atomic_load_explicit(&eng->phase, memory_order_relaxed);
+}
+
+/* ---- workers ---------------------------------------------------------- */
+
+/* Fetch, parse and prefilter one job; no lock is held here. */
+static int work_on(thr_worker *w, thr_job *job, uc_fetch_result *r, uc_parsed *parsed,
+                   uint64_t *parse_ns) {
+  thr_engine *eng = w->eng;
+  if (get_phase(eng) != THR_RUNNING) {
+    /* Handed out before the stop but not started: do not start it now. */
+    memset(r, 0, sizeof *r);
+    r->fail = UC_FAIL_ABORTED;
+    r->retry_after_s = -1.0;
+    r->fetch_ms = (double)(thr_now_ns() - job->dispatched_ns) / 1e6;
+    return 0;
+  }
+  thr_fetch(w, job, r);
+  if (get_phase(eng) == THR_ABORTING || !uc_crawl_wants_parse(eng->crawl, job->fetch, r))
+    return 0;
+  uint64_t t0 = thr_now_ns();
+  /* A parse that runs out of memory says so in parsed->rc; the page is
+   * then recorded without links, as the loop engine does. */
+  uc_crawl_parse(job->fetch, r, parsed);
+  *parse_ns = thr_now_ns() - t0;
+  return uc_crawl_prefilter(eng->crawl, job->fetch, parsed);
+}
+
+static void *worker_main(void *arg) {
+  thr_worker *w = arg;
+  thr_engine *eng = w->eng;
+  void *item;
+  while (thr_chan_recv(eng->work, &item) == 0) {
+    thr_job *job = item;
+    uc_fetch_result r;
+    uc_parsed parsed;
+    uint64_t parse_ns = 0;
+    memset(&parsed, 0, sizeof parsed);
+    int rc = work_on(w, job, &r, &parsed, &parse_ns);
+    pthread_mutex_lock(&eng->crawl_lock);
+    int crc = uc_crawl_complete(eng->crawl, job->fetch, &r, &parsed, parse_ns, now_ms());
+    if (rc == 0)
+      rc = crc;
+    if (rc != 0 && eng->fatal == 0)
+      eng->fatal = rc;
+    pthread_cond_signal(&eng->crawl_cv); /* only the dispatcher waits on it */
+    pthread_mutex_unlock(&eng->crawl_lock);
+    uc_parsed_free(&parsed);
+    thr_fetch_release(w);
+    free(job);
+  }
+  return NULL;
+}
+
+/* ---- signals ---------------------------------------------------------- */
+
+/* The first signal: stop dispatching, let the transfers finish. */
+static void start_drain(thr_engine *eng) {
+  pthread_mutex_lock(&eng->crawl_lock);
+  eng->signals++;
+  eng->stats->interrupted = 1;
+  set_phase(eng, THR_DRAINING);
+  uc_crawl_stop(eng->crawl);
+  thr_chan_close(eng->work);
+  pthread_cond_signal(&eng->crawl_cv);
+  pthread_mutex_unlock(&eng->crawl_lock);
+}
+
+/* The second signal or the drain timeout: cut the transfers. */
+static void start_abort(thr_engine *eng, bool by_signal) {
+  pthread_mutex_lock(&eng->crawl_lock);
+  eng->signals += by_signal;
+  eng->stats->interrupted = 2;
+  if (!uc_crawl_stopping(eng->crawl))
+    uc_crawl_stop(eng->crawl);
+  set_phase(eng, THR_ABORTING);
+  thr_chan_close(eng->work);
+  pthread_cond_signal(&eng->crawl_cv);
+  pthread_mutex_unlock(&eng->crawl_lock);
+}
+
+typedef struct signal_thread {
+  thr_engine *eng;
+  pthread_t tid;
+  sigset_t set;     /* SIGINT, SIGTERM, SIGUSR1 */
+  atomic_bool done; /* the crawl is over: SIGUSR1 ends the thread */
+} signal_thread;
+
+static void *signal_main(void *arg) {
+  signal_thread *st = arg;
+  thr_engine *eng = st->eng;
+  uint64_t deadline_ns = 0; /* after the first signal: end of the drain */
+  bool aborted = false;
+  for (;;) {
+    int sig;
+    if (deadline_ns == 0 || aborted) {
+      if (sigwait(&st->set, &sig) != 0)
+        continue;
+    } else {
+      uint64_t now = thr_now_ns();
+      uint64_t left = deadline_ns > now ? deadline_ns - now : 0;
+      struct timespec ts = {(time_t)(left / 1000000000ull), (long)(left % 1000000000ull)};
+      sig = sigtimedwait(&st->set, NULL, &ts);
+      if (sig < 0 && errno == EINTR)
+        continue;
+      if (sig < 0) { /* EAGAIN: the drain took too long */
+        start_abort(eng, false);
+        aborted = true;
+        continue;
+      }
+    }
+    if (sig == SIGUSR1) {
+      /* acquire: pairs with the release store in stop_signal_thread, so
+       * the main thread's "over" is seen (a stray SIGUSR1 is ignored). */
+      if (atomic_load_explicit(&st->done, memory_order_acquire))
+        return NULL;
+      continue;
+    }
+    pthread_mutex_lock(&eng->crawl_lock);
+    bool first = eng->signals == 0 && get_phase(eng) == THR_RUNNING;
+    pthread_mutex_unlock(&eng->crawl_lock);
+    if (first) {
+      start_drain(eng);
+      deadline_ns = thr_now_ns() + (uint64_t)(eng->cfg->drain_timeout_s * 1e9);
+    } else {
+      start_abort(eng, true);
+      aborted = true;
+    }
+  }
+}
+
+static void stop_signal_thread(signal_thread *st) {
+  atomic_store_explicit(&st->done, true, memory_order_release);
+  pthread_kill(st->tid, SIGUSR1);
+  pthread_join(st->tid, NULL);
+}
+
+/* ---- the dispatcher --------------------------------------------------- */
+
+/* Wait on crawl_cv until woken or until deadline_ms (UINT64_MAX: no
+ * deadline). crawl_lock held. */
+static void wait_until(thr_engine *eng, uint64_t deadline_ms) {
+  if (deadline_ms == UINT64_MAX) {
+    pthread_cond_wait(&eng->crawl_cv, &eng->crawl_lock);
+    return;
+  }
+  struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
+  pthread_cond_timedwait(&eng->crawl_cv, &eng->crawl_lock, &ts);
+}
+
+/* A fetch that will not reach a worker: hand it back as aborted. */
+static void give_back(thr_engine *eng, uc_fetch *f) {
+  uc_fetch_result r = {.fail = UC_FAIL_ABORTED, .retry_after_s = -1.0};
+  int rc = uc_crawl_complete(eng->crawl, f, &r, NULL, 0, now_ms());
+  if (rc != 0 && eng->fatal == 0)
+    eng->fatal = rc;
+}
+
+/* The --progress line, the loop engine's format; from a snapshot taken
+ * under crawl_lock, printed without it. */
+typedef struct progress {
+  uint64_t pages, inflight, hosts, errors;
+  size_t queued;
+} progress;
+
+static void take_progress(thr_engine *eng, progress *p) {
+  const uc_stats *s = eng->stats;
+  p->pages = s->pages;
+  p->inflight = s->inflight;
+  p->hosts = s->hosts;
+  p->queued = uc_crawl_queued(eng->crawl);
+  p->errors = 0;
+  for (int i = 1; i < UC_FAIL_COUNT_; i++)
+    p->errors += s->failures[i];
+}
+
+static void print_progress(const thr_engine *eng, const progress *p) {
+  double secs = (double)(thr_now_ns() - eng->start_ns) / 1e9;
+  fprintf(stderr,
+          "\r\033[K%" PRIu64 " pages  %.0f/s  %" PRIu64 " in flight  %zu queued  %" PRIu64
+          " hosts  %" PRIu64 " errors",
+          p->pages, secs > 0 ? (double)p->pages / secs : 0.0, p->inflight, p->queued, p->hosts,
+          p->errors);
+}
+
+/* Hand out work until the crawl is over; returns whether a progress line
+ * was shown. */
+static bool dispatch(thr_engine *eng) {
+  bool show = eng->cfg->progress && isatty(STDERR_FILENO), shown = false;
+  uint64_t next_progress = show ? now_ms() + PROGRESS_MS : UINT64_MAX;
+  pthread_mutex_lock(&eng->crawl_lock);
+  for (;;) {
+    if (eng->fatal != 0 && get_phase(eng) == THR_RUNNING) {
+      set_phase(eng, THR_DRAINING); /* records cannot be written: stop */
+      uc_crawl_stop(eng->crawl);
+    }
+    uint64_t now_ns = thr_now_ns(), now = now_ns / NS_PER_MS, wake = UINT64_MAX;
+    if (get_phase(eng) == THR_RUNNING && eng->stats->inflight < eng->workers) {
+      uc_fetch *f = NULL;
+      int rc = uc_crawl_next(eng->crawl, now, &f, &wake);
+      if (rc == 0) {
+        thr_job *job = malloc(sizeof *job);
+        if (job == NULL) {
+          give_back(eng, f);
+          eng->fatal = UC_ENOMEM;
+          continue;
+        }
+        job->fetch = f;
+        job->dispatched_ns = now_ns;
+        /* Never block in send holding crawl_lock (see the top); it has
+         * room, but a worker completing meanwhile needs the lock. */
+        pthread_mutex_unlock(&eng->crawl_lock);
+        rc = thr_chan_send(eng->work, job);
+        pthread_mutex_lock(&eng->crawl_lock);
+        if (rc != 0) { /* closed by a signal in between */
+          give_back(eng, f);
+          free(job);
+        }
+        continue;
+      }
+      if (rc != UC_EAGAIN && rc != UC_EEMPTY) {
+        eng->fatal = rc;
+        continue;
+      }
+      if (rc != UC_EAGAIN)
+        wake = UINT64_MAX;
+    }
+    if (eng->stats->inflight == 0 &&
+        (get_phase(eng) != THR_RUNNING || eng->fatal != 0 || uc_crawl_finished(eng->crawl)))
+      break;
+    if (now >= next_progress) {
+      progress p;
+      take_progress(eng, &p);
+      pthread_mutex_unlock(&eng->crawl_lock);
+      print_progress(eng, &p);
+      shown = true;
+      next_progress = now + PROGRESS_MS;
+      pthread_mutex_lock(&eng->crawl_lock);
+      continue;
+    }
+    wait_until(eng, wake < next_progress ? wake : next_progress);
+  }
+  pthread_mutex_unlock(&eng->crawl_lock);
+  return shown;
+}
+
+/* ---- start and end ---------------------------------------------------- */
+
+/* Raise the open-files limit to its hard limit and fit the workers under
+ * it: each holds a connection, and the shared pool keeps one per worker. */
+static unsigned fit_workers(unsigned wanted) {
+  struct rlimit rl;
+  if (wanted == 0)
+    wanted = 1;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return wanted;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlim_t old = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+      rl.rlim_cur = old;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY || (rlim_t)wanted * 2 + FD_RESERVE <= rl.rlim_cur)
+    return wanted;
+  unsigned fit = rl.rlim_cur > FD_RESERVE + 2 ? (unsigned)((rl.rlim_cur - FD_RESERVE) / 2) : 1;
+  fprintf(stderr, "uvcrawl: lowering -c from %u to %u to fit the open-files limit (%llu)\n", wanted,
+          fit, (unsigned long long)rl.rlim_cur);
+  return fit;
+}
+
+static int seed_all(thr_engine *eng) {
+  for (size_t i = 0; i < eng->cfg->n_seeds; i++) {
+    int rc = uc_crawl_seed(eng->crawl, eng->cfg->seeds[i], now_ms());
+    if (rc == UC_ENOMEM || rc == UC_EFULL)
+      return rc;
+    if (rc != 0)
+      fprintf(stderr, "uvcrawl: skipping seed '%s': %s\n", eng->cfg->seeds[i], uc_strerror(rc));
+  }
+  return 0;
+}
+
+/* Start up to eng->workers workers; returns how many run, and lowers
+ * eng->workers to that. */
+static unsigned start_workers(thr_engine *eng, thr_worker *w) {
+  unsigned started = 0;
+  for (; started < eng->workers; started++) {
+    w[started].eng = eng;
+    if ((w[started].easy = curl_easy_init()) == NULL)
+      break;
+    if (pthread_create(&w[started].tid, NULL, worker_main, &w[started]) != 0) {
+      curl_easy_cleanup(w[started].easy);
+      w[started].easy = NULL;
+      break;
+    }
+  }
+  if (started < eng->workers) {
+    if (started > 0)
+      fprintf(stderr, "uvcrawl: started %u of %u worker threads\n", started, eng->workers);
+    /* The dispatcher reads workers under crawl_lock and has not run yet. */
+    pthread_mutex_lock(&eng->crawl_lock);
+    eng->workers = started;
+    pthread_mutex_unlock(&eng->crawl_lock);
+  }
+  return started;
+}
+
+static void join_workers(thr_engine *eng, thr_worker *w, unsigned n) {
+  thr_chan_close(eng->work);
+  for (unsigned i = 0; i < n; i++) {
+    pthread_join(w[i].tid, NULL);
+    thr_fetch_release(&w[i]);
+    uc_buf_free(&w[i].body);
+    curl_easy_cleanup(w[i].easy);
+  }
+}
+
+/* Set up what the crawl needs before any thread starts. */
+static int engine_init(thr_engine *eng, const uc_config *cfg, FILE *records, int seen_kind,
+                       char *err, size_t errlen) {
+  eng->cfg = cfg;
+  eng->start_ns = thr_now_ns();
+  atomic_init(&eng->phase, THR_RUNNING);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* timed waits use thr_now_ns's clock */
+  pthread_mutex_init(&eng->crawl_lock, NULL);
+  pthread_cond_init(&eng->crawl_cv, &ca);
+  pthread_condattr_destroy(&ca);
+  int rc = thr_check_dns_server(cfg, err, errlen);
+  if (rc != 0)
+    return rc;
+  eng->workers = fit_workers(cfg->concurrency);
+  eng->pool_size = eng->workers;
+  if ((rc = thr_visited_new(&eng->visited, seen_kind, cfg->seen_key, 0)) != 0)
+    return rc;
+  rc = uc_crawl_new(&eng->crawl, cfg, records, "threads", now_ms(), err, errlen);
+  if (rc != 0)
+    return rc;
+  eng->stats = uc_crawl_stats(eng->crawl);
+  uc_crawl_set_visited(eng->crawl, thr_visited_insert, eng->visited);
+  if ((rc = seed_all(eng)) != 0)
+    return rc;
+  if ((rc = thr_share_init(&eng->share)) != 0)
+    return rc;
+  return thr_chan_new(&eng->work, eng->workers);
+}
+
+static void engine_free(thr_engine *eng) {
+  thr_chan_free(eng->work);
+  thr_share_cleanup(&eng->share);
+  uc_crawl_free(eng->crawl);
+  thr_visited_free(eng->visited);
+  pthread_cond_destroy(&eng->crawl_cv);
+  pthread_mutex_destroy(&eng->crawl_lock);
+}
+
+int thr_run_with(const uc_config *cfg, FILE *records, uc_stats *stats_out, int seen_kind) {
+  thr_engine eng_storage, *eng = &eng_storage;
+  char err[256] = "";
+  memset(eng, 0, sizeof *eng);
+  memset(stats_out, 0, sizeof *stats_out);
+  int rc = engine_init(eng, cfg, records, seen_kind, err, sizeof err);
+  if (rc != 0) {
+    fprintf(stderr, "uvcrawl: %s\n", err[0] ? err : uc_strerror(rc));
+    engine_free(eng);
+    return rc == UC_EINVAL ? 2 : 1;
+  }
+
+  /* Block the signals in this thread before creating any other, so that
+   * every thread inherits the mask and only the signal thread takes them. */
+  signal_thread st = {.eng = eng};
+  sigset_t old;
+  sigemptyset(&st.set);
+  sigaddset(&st.set, SIGINT);
+  sigaddset(&st.set, SIGTERM);
+  sigaddset(&st.set, SIGUSR1);
+  atomic_init(&st.done, false);
+  pthread_sigmask(SIG_BLOCK, &st.set, &old);
+  thr_worker *workers = calloc(eng->workers, sizeof *workers);
+  unsigned running = 0;
+  bool sig_started = false;
+  if (workers == NULL || pthread_create(&st.tid, NULL, signal_main, &st) != 0)
+    rc = UC_ENOMEM;
+  else
+    sig_started = true;
+  if (rc == 0 && (running = start_workers(eng, workers)) == 0)
+    rc = UC_ENOMEM;
+  bool shown = false;
+  if (rc == 0)
+    shown = dispatch(eng);
+  join_workers(eng, workers, running);
+  if (sig_started)
+    stop_signal_thread(&st);
+  /* A signal after the end is not part of the crawl: drop it rather than
+   * let it kill the process when the old mask comes back. */
+  struct timespec zero = {0, 0};
+  while (sigtimedwait(&st.set, NULL, &zero) > 0)
+    ;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  free(workers);
+
+  if (shown)
+    fputs("\r\033[K", stderr);
+  if (rc != 0 && eng->fatal == 0)
+    eng->fatal = rc;
+  eng->stats->elapsed_s = (double)(thr_now_ns() - eng->start_ns) / 1e9;
+  if (fflush(records) != 0 && eng->fatal == 0)
+    eng->fatal = UC_EIO;
+  *stats_out = *eng->stats;
+  int code = eng->fatal != 0 ? 1 : eng->signals > 0 ? 130 : 0;
+  if (eng->fatal != 0)
+    fprintf(stderr, "uvcrawl: crawl stopped: %s\n", uc_strerror(eng->fatal));
+  engine_free(eng);
+  return code;
+}
 
 int thr_run(const uc_config *cfg, FILE *records, uc_stats *stats) {
-  (void)cfg;
-  (void)records;
-  memset(stats, 0, sizeof *stats);
-  fputs("uvcrawl: --engine threads is not available in this build yet\n", stderr);
-  return 2;
+  return thr_run_with(cfg, records, stats, THR_SEEN_MUTEX);
 }

@@ -1,0 +1,99 @@
+/*
+ * thr_int.h - the threaded engine's private types, shared by engine.c (the
+ * dispatcher, workers, signals, shutdown) and fetch.c (one transfer with a
+ * worker's curl easy handle, and the curl share handle).
+ *
+ * Locks, what they protect, and their order are written down once, at the
+ * top of engine.c.
+ */
+#ifndef UVCRAWL_THR_INT_H
+#define UVCRAWL_THR_INT_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chan.h"
+#include "uvcrawl/buf.h"
+#include "uvcrawl/crawl.h"
+#include "visited.h"
+
+typedef enum thr_phase {
+  THR_RUNNING,  /* dispatching */
+  THR_DRAINING, /* first signal or a fatal error: no dispatch, transfers finish */
+  THR_ABORTING, /* second signal or drain timeout: transfers are cut */
+} thr_phase;
+
+/* The curl share handle and its locks (connections, DNS, TLS sessions). */
+typedef struct thr_share {
+  bool inited; /* the locks exist */
+  CURLSH *sh;
+  /* One mutex per curl_lock_data kind; each protects curl's shared data of
+   * that kind (curl takes and releases it through lock_cb / unlock_cb). */
+  pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+} thr_share;
+
+typedef struct thr_engine {
+  const uc_config *cfg;
+  unsigned workers;   /* worker threads running (crawl_lock) */
+  unsigned pool_size; /* connections the shared pool keeps; set
+                         before any thread starts, then read-only */
+
+  /* crawl_lock protects crawl (and so stats, the frontier, its buckets and
+   * per-host counts, the record output), fatal and signals.
+   * crawl_cv (with crawl_lock) wakes the dispatcher: a completion, a
+   * signal, or a token's time (a timed wait on CLOCK_MONOTONIC). */
+  pthread_mutex_t crawl_lock;
+  pthread_cond_t crawl_cv;
+  uc_crawl *crawl;
+  uc_stats *stats;  /* the crawl's live counters */
+  int fatal;        /* a UC_E* code that ends the crawl with exit 1 */
+  unsigned signals; /* SIGINT/SIGTERM received */
+
+  /* Written under crawl_lock, read by workers and curl callbacks without
+   * it (atomic): see the orderings where it is used. */
+  _Atomic int phase; /* thr_phase */
+
+  thr_chan *work;       /* dispatcher -> workers: thr_job * (own lock) */
+  thr_visited *visited; /* thread-safe on its own (own locks or CAS) */
+  thr_share share;
+  uint64_t start_ns;
+} thr_engine;
+
+/* A fetch on its way to a worker. */
+typedef struct thr_job {
+  uc_fetch *fetch;        /* owned until uc_crawl_complete() */
+  uint64_t dispatched_ns; /* for fetch_ms */
+} thr_job;
+
+/* One worker thread and the transfer it runs; only that thread touches it
+ * (the dispatcher reads tid to join). */
+typedef struct thr_worker {
+  thr_engine *eng;
+  pthread_t tid;
+  CURL *easy;             /* reused: curl_easy_reset between fetches */
+  struct curl_slist *pin; /* CURLOPT_RESOLVE of the current fetch */
+  const uc_fetch *fetch;  /* the current fetch (borrowed) */
+  uc_buf body;            /* kept up to --max-body while it may be HTML */
+  uint64_t bytes;         /* body bytes received (decoded) */
+  bool keep_body;
+  bool too_big;
+} thr_worker;
+
+/* engine.c */
+uint64_t thr_now_ns(void);
+
+/* fetch.c */
+int thr_share_init(thr_share *s);
+void thr_share_cleanup(thr_share *s);
+/* Whether this libcurl can use --dns-server; a one-line reason if not. */
+int thr_check_dns_server(const uc_config *cfg, char *err, size_t errlen);
+/* Fetch job->fetch with w's easy handle; strings in *r are borrowed from
+ * the handle and w->body until the next thr_fetch or thr_fetch_release. */
+void thr_fetch(thr_worker *w, const thr_job *job, uc_fetch_result *r);
+/* Forget the current fetch's body and pin (the handle is kept). */
+void thr_fetch_release(thr_worker *w);
+
+#endif /* UVCRAWL_THR_INT_H */
