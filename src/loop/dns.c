@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "uvcrawl/error.h"
+#include "uvcrawl/transfer.h"
 
 #define TTL_MIN_MS 30000u      /* hosts-file answers carry no TTL */
 #define TTL_MAX_MS 3600000u
@@ -241,35 +242,10 @@ static void addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinf
   mark_ready(e);
 }
 
-/* A --resolve pin for host:port, or NULL. "*.suffix" matches any name
- * ending in ".suffix". */
-static const char *pinned(const loop_dns *d, const char *host, int port) {
-  for (size_t i = 0; i < d->cfg->n_resolve; i++) {
-    const char *pin = d->cfg->resolve[i];
-    const char *c1 = strchr(pin, ':');
-    size_t hlen = (size_t)(c1 - pin);
-    if (atoi(c1 + 1) != port)
-      continue;
-    bool match;
-    if (hlen > 2 && pin[0] == '*' && pin[1] == '.') {
-      size_t slen = hlen - 1, len = strlen(host); /* ".suffix" */
-      match = len > slen && strncasecmp(host + len - slen, pin + 1, slen) == 0;
-    } else {
-      match = strlen(host) == hlen && strncasecmp(host, pin, hlen) == 0;
-    }
-    if (match)
-      return strchr(c1 + 1, ':') + 1;
-  }
-  return NULL;
-}
-
 int loop_dns_resolve(loop_dns *d, const char *host, int port, char addr[LOOP_DNS_ADDR_MAX],
                      loop_dns_waiter *w, loop_dns_cb cb, void *arg, uint64_t now_ms) {
   d->now_ms = now_ms;
-  const char *pin = pinned(d, host, port);
-  if (pin != NULL) {
-    bool v6 = strchr(pin, ':') != NULL && pin[0] != '[';
-    snprintf(addr, LOOP_DNS_ADDR_MAX, v6 ? "[%s]" : "%s", pin);
+  if (uc_transfer_pin(d->cfg, host, port, addr)) {
     d->stats->dns_cache_hits++;
     return 0;
   }

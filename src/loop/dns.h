@@ -17,7 +17,7 @@
 #include "uvcrawl/config.h"
 #include "uvcrawl/stats.h"
 
-#define LOOP_DNS_ADDR_MAX 64 /* an IPv6 literal in brackets fits */
+#define LOOP_DNS_ADDR_MAX 64 /* an IPv6 literal in brackets fits (= UC_ADDR_MAX) */
 
 typedef struct loop_dns loop_dns;
 

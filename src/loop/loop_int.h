@@ -13,6 +13,7 @@
 #include "dns.h"
 #include "uvcrawl/buf.h"
 #include "uvcrawl/crawl.h"
+#include "uvcrawl/transfer.h"
 
 typedef enum loop_phase {
   PHASE_RUNNING,  /* dispatching */
@@ -66,13 +67,7 @@ struct loop_xfer {
   loop_dns_waiter dns_wait;
   char addr[LOOP_DNS_ADDR_MAX];
   CURL *easy;
-  struct curl_slist *resolve;
-  uc_buf body;           /* kept up to --max-body while it may be HTML */
-  uint64_t bytes;        /* body bytes received (decoded) */
-  bool keep_body;
-  bool too_big;
-  bool headers_too_big;
-  size_t header_bytes;   /* of the current response (reset on each status line) */
+  uc_transfer transfer;  /* options, body, header cap: shared with the threads engine */
   uint64_t started_ns;
   uc_fetch_result result;
   uc_parsed parsed;

@@ -59,9 +59,8 @@ static void drain_done(loop_engine *eng) {
     CURLcode code = msg->data.result;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
     curl_multi_remove_handle(eng->multi, msg->easy_handle);
-    x->result.fail = x->too_big           ? UC_FAIL_MAX_BODY
-                     : x->headers_too_big ? UC_FAIL_HEADERS
-                                          : uc_fail_from_curl(code);
+    uc_transfer_collect(&x->transfer, code, (double)(uv_hrtime() - x->started_ns) / 1e6,
+                        &x->result);
     set_state(x, XFER_FETCHED);
     step(x);
   }
@@ -165,46 +164,6 @@ void loop_curl_close(loop_engine *eng) {
 
 /* ---- one transfer ----------------------------------------------------- */
 
-static bool may_be_html(const char *ct) {
-  return ct == NULL || *ct == '\0' || strncasecmp(ct, "text/html", 9) == 0 ||
-         strncasecmp(ct, "application/xhtml+xml", 21) == 0;
-}
-
-/* CURLOPT_WRITEFUNCTION: keep the body while it may be parsed, cut it at
- * --max-body. Returning less than n makes curl end the transfer. */
-static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
-  loop_xfer *x = userp;
-  n *= size;
-  if (x->bytes == 0 && x->body.len == 0) {
-    const char *ct = NULL;
-    curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
-    x->keep_body = x->fetch->item.kind == UC_KIND_ROBOTS || may_be_html(ct);
-  }
-  if (x->bytes + n > x->eng->cfg->max_body) {
-    x->too_big = true;
-    return 0;
-  }
-  x->bytes += n;
-  if (x->keep_body && uc_buf_append(&x->body, data, n) != 0)
-    return 0;
-  return n;
-}
-
-/* CURLOPT_HEADERFUNCTION: cap the headers of one response; a server that
- * sends endless headers is cut off like an endless body. */
-static size_t header_cb(char *data, size_t size, size_t n, void *userp) {
-  loop_xfer *x = userp;
-  n *= size;
-  if (n > 5 && memcmp(data, "HTTP/", 5) == 0)
-    x->header_bytes = 0; /* a new response (after a 1xx or a redirect) */
-  x->header_bytes += n;
-  if (x->header_bytes > UC_MAX_HEADER_BYTES) {
-    x->headers_too_big = true;
-    return 0;
-  }
-  return n;
-}
-
 static void finish(loop_xfer *x, uc_fail fail) {
   if (fail != UC_FAIL_NONE)
     x->result.fail = fail;
@@ -215,40 +174,14 @@ static void finish(loop_xfer *x, uc_fail fail) {
 /* Configure an easy handle and give it to the multi. */
 static void begin_fetch(loop_xfer *x) {
   loop_engine *eng = x->eng;
-  const uc_config *cfg = eng->cfg;
-  uc_fetch *f = x->fetch;
-  char pin[sizeof f->host + LOOP_DNS_ADDR_MAX + 16];
-  snprintf(pin, sizeof pin, "%s:%d:%s", f->host, f->port, x->addr);
-  x->resolve = curl_slist_append(NULL, pin);
   x->easy = curl_easy_init();
-  if (x->resolve == NULL || x->easy == NULL) {
+  if (x->easy == NULL ||
+      uc_transfer_setup(&x->transfer, x->easy, eng->cfg, x->fetch, x->addr) != 0) {
     finish(x, UC_FAIL_OTHER);
     return;
   }
-  CURL *e = x->easy;
-  bool robots = f->item.kind == UC_KIND_ROBOTS;
-  curl_easy_setopt(e, CURLOPT_URL, f->item.url);
-  curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-  curl_easy_setopt(e, CURLOPT_RESOLVE, x->resolve); /* curl starts no resolver */
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, cfg->user_agent);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(cfg->timeout_s * 1000));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->connect_timeout_s * 1000));
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)UC_LOW_SPEED_BYTES);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)UC_LOW_SPEED_SECONDS);
-  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cfg->max_body);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  /* Pages: a redirect is a link, deduped and gated like one. robots.txt:
-   * RFC 9309 asks crawlers to follow at least five redirects. */
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, robots ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-  if (curl_multi_add_handle(eng->multi, e) != CURLM_OK) {
+  curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+  if (curl_multi_add_handle(eng->multi, x->easy) != CURLM_OK) {
     finish(x, UC_FAIL_OTHER);
     return;
   }
@@ -274,30 +207,6 @@ static void resolve(loop_xfer *x) {
     finish(x, UC_FAIL_DNS);
 }
 
-/* Collect what curl saw into the result the crawl reads. */
-static void collect(loop_xfer *x) {
-  uc_fetch_result *r = &x->result;
-  long status = 0;
-  char *ct = NULL, *eff = NULL, *loc = NULL;
-  curl_off_t retry_after = 0;
-  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
-  curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff);
-  curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &loc);
-  curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &retry_after);
-  r->status = (int)status;
-  r->content_type = ct;
-  r->final_url = eff;
-  r->location = loc;
-  r->retry_after_s = retry_after > 0 ? (double)retry_after : -1.0;
-  r->body = x->body.data;
-  r->body_len = x->body.len;
-  r->bytes = x->bytes;
-  r->fetch_ms = (double)(uv_hrtime() - x->started_ns) / 1e6;
-  if (r->fail == UC_FAIL_NONE && status == 0)
-    r->fail = UC_FAIL_PROTOCOL;
-}
-
 static void parse_work_cb(uv_work_t *w) {
   loop_xfer *x = w->data;
   uint64_t t0 = uv_hrtime();
@@ -316,7 +225,6 @@ static void parse_after_cb(uv_work_t *w, int status) {
 
 /* curl is done: parse here, in the pool, or not at all. */
 static void fetched(loop_xfer *x) {
-  collect(x);
   loop_engine *eng = x->eng;
   if (eng->phase == PHASE_ABORTING || !uc_crawl_wants_parse(eng->crawl, x->fetch, &x->result)) {
     finish(x, UC_FAIL_NONE);
@@ -337,7 +245,7 @@ static void fetched(loop_xfer *x) {
 /* Hand the outcome to the crawl and free the transfer. */
 static void done(loop_xfer *x) {
   loop_engine *eng = x->eng;
-  if (x->easy == NULL || x->result.final_url == NULL)
+  if (x->result.fetch_ms == 0) /* failed before curl ran: DNS, setup */
     x->result.fetch_ms = (double)(uv_hrtime() - x->started_ns) / 1e6;
   int rc = uc_crawl_complete(eng->crawl, x->fetch, &x->result, &x->parsed, x->parse_ns,
                              now_ms(x));
@@ -346,8 +254,7 @@ static void done(loop_xfer *x) {
   uc_parsed_free(&x->parsed);
   if (x->easy != NULL)
     curl_easy_cleanup(x->easy);
-  curl_slist_free_all(x->resolve);
-  uc_buf_free(&x->body);
+  uc_transfer_reset(&x->transfer, false);
   if (x->prev)
     x->prev->next = x->next;
   else
@@ -402,7 +309,8 @@ void loop_xfer_abort_all(loop_engine *eng) {
     if (x->state != XFER_FETCHING)
       continue; /* resolving: cancelled below; parsing: ends by itself */
     curl_multi_remove_handle(eng->multi, x->easy);
-    collect(x);
+    uc_transfer_collect(&x->transfer, CURLE_ABORTED_BY_CALLBACK,
+                        (double)(uv_hrtime() - x->started_ns) / 1e6, &x->result);
     finish(x, UC_FAIL_ABORTED);
   }
   loop_dns_cancel_all(eng->dns);

@@ -414,8 +414,7 @@ static void join_workers(thr_engine *eng, thr_worker *w, unsigned n) {
   thr_chan_close(eng->work);
   for (unsigned i = 0; i < n; i++) {
     pthread_join(w[i].tid, NULL);
-    thr_fetch_release(&w[i]);
-    uc_buf_free(&w[i].body);
+    uc_transfer_reset(&w[i].transfer, false);
     curl_easy_cleanup(w[i].easy);
   }
 }

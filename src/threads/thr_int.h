@@ -18,6 +18,7 @@
 #include "chan.h"
 #include "uvcrawl/buf.h"
 #include "uvcrawl/crawl.h"
+#include "uvcrawl/transfer.h"
 #include "visited.h"
 
 typedef enum thr_phase {
@@ -74,12 +75,7 @@ typedef struct thr_worker {
   thr_engine *eng;
   pthread_t tid;
   CURL *easy;             /* reused: curl_easy_reset between fetches */
-  struct curl_slist *pin; /* CURLOPT_RESOLVE of the current fetch */
-  const uc_fetch *fetch;  /* the current fetch (borrowed) */
-  uc_buf body;            /* kept up to --max-body while it may be HTML */
-  uint64_t bytes;         /* body bytes received (decoded) */
-  bool keep_body;
-  bool too_big;
+  uc_transfer transfer;   /* the current fetch: options, body, limits (shared code) */
 } thr_worker;
 
 /* engine.c */
@@ -91,7 +87,7 @@ void thr_share_cleanup(thr_share *s);
 /* Whether this libcurl can use --dns-server; a one-line reason if not. */
 int thr_check_dns_server(const uc_config *cfg, char *err, size_t errlen);
 /* Fetch job->fetch with w's easy handle; strings in *r are borrowed from
- * the handle and w->body until the next thr_fetch or thr_fetch_release. */
+ * the handle and w->transfer until the next thr_fetch or thr_fetch_release. */
 void thr_fetch(thr_worker *w, const thr_job *job, uc_fetch_result *r);
 /* Forget the current fetch's body and pin (the handle is kept). */
 void thr_fetch_release(thr_worker *w);

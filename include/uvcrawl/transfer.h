@@ -1,0 +1,72 @@
+/*
+ * transfer - what both engines do with a curl easy handle: configure it for
+ * one fetch (limits, body sink, header cap, --resolve pins) and read the
+ * outcome back into a uc_fetch_result. The engines differ only in how the
+ * handle runs (a multi on libuv, or curl_easy_perform on a worker) and add
+ * their own options after uc_transfer_setup().
+ *
+ * A uc_transfer belongs to one fetch at a time; not thread-safe, but each
+ * worker or loop transfer has its own.
+ */
+#ifndef UVCRAWL_TRANSFER_H
+#define UVCRAWL_TRANSFER_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "uvcrawl/buf.h"
+#include "uvcrawl/config.h"
+#include "uvcrawl/crawl.h"
+
+#define UC_ADDR_MAX 64 /* an address as CURLOPT_RESOLVE wants it, IPv6 in brackets */
+
+typedef struct uc_transfer {
+  CURL *easy;               /* borrowed, set by uc_transfer_setup */
+  const uc_config *cfg;     /* borrowed */
+  const uc_fetch *fetch;    /* borrowed: the fetch in progress */
+  struct curl_slist *pin;   /* owned: this fetch's CURLOPT_RESOLVE entry */
+  uc_buf body;              /* owned: kept up to --max-body while it may be HTML */
+  uint64_t bytes;           /* body bytes received, decoded */
+  size_t header_bytes;      /* of the current response */
+  bool keep_body;
+  bool body_too_big;        /* cut at --max-body */
+  bool headers_too_big;     /* cut at UC_MAX_HEADER_BYTES */
+} uc_transfer;
+
+/**
+ * The address a --resolve pin gives host:port ("HOST:PORT:ADDR", HOST may
+ * be "*.suffix"), IPv6 in brackets, into addr. @return true if one matched.
+ */
+bool uc_transfer_pin(const uc_config *cfg, const char *host, int port, char addr[UC_ADDR_MAX]);
+
+/**
+ * Reset `easy` and configure it for `f`: URL, user agent, timeouts,
+ * low-speed cut-off, --max-body, header cap, encodings, protocols, and
+ * redirects (followed only for robots.txt: a page's redirect is a link).
+ * @param addr  the address to connect to, handed to curl with
+ *              CURLOPT_RESOLVE so that curl does no lookup; NULL to use a
+ *              --resolve pin if one matches, else let curl resolve.
+ * @return 0 or UC_ENOMEM. `t` must have been zeroed or reset before.
+ */
+int uc_transfer_setup(uc_transfer *t, CURL *easy, const uc_config *cfg, const uc_fetch *f,
+                      const char *addr);
+
+/**
+ * Read curl's outcome into `r` (status, content type, effective URL,
+ * redirect target, Retry-After, body, failure kind). Strings in `r` are
+ * borrowed from the easy handle and t->body: valid until the handle is
+ * reset or cleaned up and until uc_transfer_reset().
+ * @param curl_code  the transfer's CURLcode.
+ * @param fetch_ms   the wall time the engine measured.
+ */
+void uc_transfer_collect(uc_transfer *t, int curl_code, double fetch_ms, uc_fetch_result *r);
+
+/**
+ * Forget the fetch: free the pin and the body (or keep a small body buffer
+ * for the next fetch when keep_buffer is true).
+ */
+void uc_transfer_reset(uc_transfer *t, bool keep_buffer);
+
+#endif /* UVCRAWL_TRANSFER_H */

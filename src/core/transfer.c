@@ -1,0 +1,153 @@
+/* transfer.c - one fetch on a curl easy handle, for both engines (see transfer.h). */
+#include "uvcrawl/transfer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "uvcrawl/error.h"
+
+#define KEEP_BUFFER_MAX (1u << 20) /* a reused body buffer is kept up to this size */
+
+bool uc_transfer_pin(const uc_config *cfg, const char *host, int port, char addr[UC_ADDR_MAX]) {
+  for (size_t i = 0; i < cfg->n_resolve; i++) {
+    const char *pin = cfg->resolve[i];
+    const char *c1 = strchr(pin, ':');
+    const char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+    if (c2 == NULL || atoi(c1 + 1) != port)
+      continue;
+    size_t hlen = (size_t)(c1 - pin), len = strlen(host);
+    bool match;
+    if (hlen > 2 && pin[0] == '*' && pin[1] == '.')
+      match = len > hlen - 1 && strncasecmp(host + len - (hlen - 1), pin + 1, hlen - 1) == 0;
+    else
+      match = len == hlen && strncasecmp(host, pin, hlen) == 0;
+    if (match) {
+      const char *a = c2 + 1;
+      bool v6 = strchr(a, ':') != NULL && a[0] != '[';
+      snprintf(addr, UC_ADDR_MAX, v6 ? "[%s]" : "%s", a);
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool may_be_html(const char *ct) {
+  return ct == NULL || *ct == '\0' || strncasecmp(ct, "text/html", 9) == 0 ||
+         strncasecmp(ct, "application/xhtml+xml", 21) == 0;
+}
+
+/* CURLOPT_WRITEFUNCTION: keep the body while it may be parsed, cut it at
+ * --max-body. Returning less than n makes curl end the transfer. */
+static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
+  uc_transfer *t = userp;
+  n *= size;
+  if (t->bytes == 0 && t->body.len == 0) {
+    const char *ct = NULL;
+    curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
+    t->keep_body = t->fetch->item.kind == UC_KIND_ROBOTS || may_be_html(ct);
+  }
+  if (t->bytes + n > t->cfg->max_body) {
+    t->body_too_big = true;
+    return 0;
+  }
+  t->bytes += n;
+  if (t->keep_body && uc_buf_append(&t->body, data, n) != 0)
+    return 0;
+  return n;
+}
+
+/* CURLOPT_HEADERFUNCTION: cap the headers of one response; a server that
+ * sends endless headers is cut off like an endless body. */
+static size_t header_cb(char *data, size_t size, size_t n, void *userp) {
+  uc_transfer *t = userp;
+  n *= size;
+  if (n > 5 && memcmp(data, "HTTP/", 5) == 0)
+    t->header_bytes = 0; /* a new response (after a 1xx or a redirect) */
+  t->header_bytes += n;
+  if (t->header_bytes > UC_MAX_HEADER_BYTES) {
+    t->headers_too_big = true;
+    return 0;
+  }
+  return n;
+}
+
+int uc_transfer_setup(uc_transfer *t, CURL *e, const uc_config *cfg, const uc_fetch *f,
+                      const char *addr) {
+  t->easy = e;
+  t->cfg = cfg;
+  t->fetch = f;
+  char pinned[UC_ADDR_MAX];
+  if (addr == NULL && uc_transfer_pin(cfg, f->host, f->port, pinned))
+    addr = pinned;
+  if (addr != NULL) {
+    char entry[sizeof f->host + UC_ADDR_MAX + 16];
+    snprintf(entry, sizeof entry, "%s:%d:%s", f->host, f->port, addr);
+    if ((t->pin = curl_slist_append(NULL, entry)) == NULL)
+      return UC_ENOMEM;
+  }
+  bool robots = f->item.kind == UC_KIND_ROBOTS;
+  curl_easy_reset(e); /* keeps the handle's connections and caches */
+  curl_easy_setopt(e, CURLOPT_URL, f->item.url);
+  if (t->pin != NULL)
+    curl_easy_setopt(e, CURLOPT_RESOLVE, t->pin); /* curl does no lookup */
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, cfg->user_agent);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* all curl decodes: gzip, br, zstd */
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(cfg->timeout_s * 1000));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->connect_timeout_s * 1000));
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)UC_LOW_SPEED_BYTES);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)UC_LOW_SPEED_SECONDS);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cfg->max_body);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  /* Pages: a redirect is a link, deduped and gated like one. robots.txt:
+   * RFC 9309 asks crawlers to follow at least five redirects. */
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, robots ? 1L : 0L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  return 0;
+}
+
+void uc_transfer_collect(uc_transfer *t, int curl_code, double fetch_ms, uc_fetch_result *r) {
+  long status = 0;
+  char *ct = NULL, *eff = NULL, *loc = NULL;
+  curl_off_t retry_after = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
+  curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &eff);
+  curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &loc);
+  curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after);
+  memset(r, 0, sizeof *r);
+  r->fail = t->body_too_big      ? UC_FAIL_MAX_BODY
+            : t->headers_too_big ? UC_FAIL_HEADERS
+                                 : uc_fail_from_curl(curl_code);
+  r->status = (int)status;
+  r->content_type = ct;
+  r->final_url = eff;
+  r->location = loc;
+  r->retry_after_s = retry_after > 0 ? (double)retry_after : -1.0;
+  r->body = t->body.data;
+  r->body_len = t->body.len;
+  r->bytes = t->bytes;
+  r->fetch_ms = fetch_ms;
+  if (r->fail == UC_FAIL_NONE && status == 0)
+    r->fail = UC_FAIL_PROTOCOL;
+}
+
+void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
+  curl_slist_free_all(t->pin);
+  t->pin = NULL;
+  if (keep_buffer && t->body.cap <= KEEP_BUFFER_MAX)
+    uc_buf_reset(&t->body);
+  else
+    uc_buf_free(&t->body);
+  t->bytes = 0;
+  t->header_bytes = 0;
+  t->keep_body = t->body_too_big = t->headers_too_big = false;
+  t->fetch = NULL;
+}
