@@ -20,6 +20,11 @@
 
 typedef enum uc_engine_kind { UC_ENGINE_LOOP, UC_ENGINE_THREADS } uc_engine_kind;
 
+typedef enum uc_seen_kind {
+  UC_SEEN_MUTEX,    /* threads engine: striped mutexes around uc_seen sets */
+  UC_SEEN_LOCKFREE, /* threads engine: open addressing with compare-and-swap */
+} uc_seen_kind;
+
 typedef enum uc_scope {
   UC_SCOPE_HOST,   /* follow links to the seeds' hosts only */
   UC_SCOPE_DOMAIN, /* ... to hosts under the seeds' registrable domains */
@@ -61,6 +66,7 @@ typedef struct uc_config {
   const char *const *seeds;  /* URLs as given; normalized by the crawl */
   size_t n_seeds;
   uint64_t seen_key[2];      /* key of the visited set's hash */
+  uc_seen_kind seen;         /* the threads engine's visited set (--seen) */
 } uc_config;
 
 /** Fill `cfg` with the polite defaults of DESIGN.md (no seeds). */

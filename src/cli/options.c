@@ -19,7 +19,7 @@ enum {
   OPT_PARSE_THREADS, OPT_USER_AGENT, OPT_ROBOTS, OPT_MAX_CRAWL_DELAY, OPT_TIMEOUT,
   OPT_CONNECT_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_MAX_BODY, OPT_RETRIES, OPT_MAX_REDIRECTS,
   OPT_MAX_URL_LENGTH, OPT_MAX_PAGES_PER_HOST, OPT_RESOLVE, OPT_DNS_SERVER, OPT_STATS,
-  OPT_PROGRESS,
+  OPT_PROGRESS, OPT_SEEN,
 };
 
 static const struct option long_options[] = {
@@ -51,6 +51,7 @@ static const struct option long_options[] = {
     {"output", required_argument, NULL, 'o'},
     {"stats", required_argument, NULL, OPT_STATS},
     {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"seen", required_argument, NULL, OPT_SEEN},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -73,6 +74,7 @@ void cli_usage(FILE *f) {
       "  --scope host|domain|any   which links to follow (default host)\n"
       "  --allow REGEX, --deny REGEX  follow only matching / never matching links\n"
       "  --parse-threads N         loop engine: parse HTML on N pool threads (0 = inline)\n"
+      "  --seen mutex|lockfree     threads engine: the visited set (default mutex)\n"
       "  --user-agent S            default uvcrawl/" UVCRAWL_VERSION " (+url)\n"
       "  --robots on|off           obey robots.txt (default on)\n"
       "  --max-crawl-delay S       skip hosts asking a longer Crawl-delay (default 30)\n"
@@ -374,6 +376,14 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
     return 0;
   case OPT_PROGRESS:
     cfg->progress = true;
+    return 0;
+  case OPT_SEEN:
+    if (strcmp(arg, "mutex") == 0)
+      cfg->seen = UC_SEEN_MUTEX;
+    else if (strcmp(arg, "lockfree") == 0)
+      cfg->seen = UC_SEEN_LOCKFREE;
+    else
+      return complain("bad value for %s: '%s' (mutex or lockfree)", name, arg), -1;
     return 0;
   case 'q':
     cfg->quiet = true;

@@ -420,7 +420,7 @@ static void join_workers(thr_engine *eng, thr_worker *w, unsigned n) {
 }
 
 /* Set up what the crawl needs before any thread starts. */
-static int engine_init(thr_engine *eng, const uc_config *cfg, FILE *records, int seen_kind,
+static int engine_init(thr_engine *eng, const uc_config *cfg, FILE *records,
                        char *err, size_t errlen) {
   eng->cfg = cfg;
   eng->start_ns = thr_now_ns();
@@ -436,7 +436,7 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, FILE *records, int
     return rc;
   eng->workers = fit_workers(cfg->concurrency);
   eng->pool_size = eng->workers;
-  if ((rc = thr_visited_new(&eng->visited, seen_kind, cfg->seen_key, 0)) != 0)
+  if ((rc = thr_visited_new(&eng->visited, cfg->seen, cfg->seen_key, 0)) != 0)
     return rc;
   rc = uc_crawl_new(&eng->crawl, cfg, records, "threads", now_ms(), err, errlen);
   if (rc != 0)
@@ -459,12 +459,12 @@ static void engine_free(thr_engine *eng) {
   pthread_mutex_destroy(&eng->crawl_lock);
 }
 
-int thr_run_with(const uc_config *cfg, FILE *records, uc_stats *stats_out, int seen_kind) {
+int thr_run(const uc_config *cfg, FILE *records, uc_stats *stats_out) {
   thr_engine eng_storage, *eng = &eng_storage;
   char err[256] = "";
   memset(eng, 0, sizeof *eng);
   memset(stats_out, 0, sizeof *stats_out);
-  int rc = engine_init(eng, cfg, records, seen_kind, err, sizeof err);
+  int rc = engine_init(eng, cfg, records, err, sizeof err);
   if (rc != 0) {
     fprintf(stderr, "uvcrawl: %s\n", err[0] ? err : uc_strerror(rc));
     engine_free(eng);
@@ -517,8 +517,4 @@ int thr_run_with(const uc_config *cfg, FILE *records, uc_stats *stats_out, int s
     fprintf(stderr, "uvcrawl: crawl stopped: %s\n", uc_strerror(eng->fatal));
   engine_free(eng);
   return code;
-}
-
-int thr_run(const uc_config *cfg, FILE *records, uc_stats *stats) {
-  return thr_run_with(cfg, records, stats, THR_SEEN_MUTEX);
 }

@@ -17,14 +17,14 @@ typedef struct stripe {
 } stripe;
 
 struct thr_visited {
-  int kind;
+  uc_seen_kind kind;
   uc_seen *hasher; /* only its key is read (uc_seen_hash): thread-safe */
-  stripe *stripes; /* THR_SEEN_MUTEX: THR_VISITED_STRIPES of them */
-  thr_lfset *lf;   /* THR_SEEN_LOCKFREE */
+  stripe *stripes; /* UC_SEEN_MUTEX: THR_VISITED_STRIPES of them */
+  thr_lfset *lf;   /* UC_SEEN_LOCKFREE */
 };
 
-int thr_visited_new(thr_visited **out, int kind, const uint64_t key[2], unsigned lf_log2) {
-  if (kind != THR_SEEN_MUTEX && kind != THR_SEEN_LOCKFREE)
+int thr_visited_new(thr_visited **out, uc_seen_kind kind, const uint64_t key[2], unsigned lf_log2) {
+  if (kind != UC_SEEN_MUTEX && kind != UC_SEEN_LOCKFREE)
     return UC_EINVAL;
   thr_visited *v = calloc(1, sizeof *v);
   if (v == NULL)
@@ -32,7 +32,7 @@ int thr_visited_new(thr_visited **out, int kind, const uint64_t key[2], unsigned
   v->kind = kind;
   uc_seen_opts o = {.expected = 0, .key = {key[0], key[1]}};
   int rc = uc_seen_new(&v->hasher, &o);
-  if (rc == 0 && kind == THR_SEEN_LOCKFREE) {
+  if (rc == 0 && kind == UC_SEEN_LOCKFREE) {
     rc = thr_lfset_new(&v->lf, lf_log2 != 0 ? lf_log2 : THR_LFSET_DEFAULT_LOG2);
   } else if (rc == 0) {
     v->stripes = aligned_alloc(alignof(stripe), THR_VISITED_STRIPES * sizeof *v->stripes);
@@ -81,7 +81,7 @@ uint64_t thr_visited_hash(const thr_visited *v, const char *url, size_t len) {
 }
 
 int thr_visited_insert_hash(thr_visited *v, uint64_t fp) {
-  if (v->kind == THR_SEEN_LOCKFREE)
+  if (v->kind == UC_SEEN_LOCKFREE)
     return thr_lfset_insert(v->lf, fp);
   /* Top bits pick the stripe: uc_seen indexes its table with the low bits,
    * so the stripes' tables stay evenly filled. */
@@ -99,7 +99,7 @@ int thr_visited_insert(void *ctx, const char *url, size_t len) {
 }
 
 size_t thr_visited_count(thr_visited *v) {
-  if (v->kind == THR_SEEN_LOCKFREE)
+  if (v->kind == UC_SEEN_LOCKFREE)
     return thr_lfset_count(v->lf);
   size_t n = 0;
   for (size_t i = 0; i < THR_VISITED_STRIPES; i++) {

@@ -2,11 +2,11 @@
  * visited - the threaded engine's visited set, shared by every worker.
  *
  * Two kinds, same fingerprints (uc_seen_hash with the crawl's key):
- *  - THR_SEEN_MUTEX (default): THR_VISITED_STRIPES uc_seen tables, each
+ *  - UC_SEEN_MUTEX (default): THR_VISITED_STRIPES uc_seen tables, each
  *    behind its own mutex; a fingerprint's stripe is its top bits, so two
  *    workers contend only when their URLs land in the same stripe. The
  *    tables grow as uc_seen does (no capacity limit).
- *  - THR_SEEN_LOCKFREE: one thr_lfset, inserted with compare-and-swap
+ *  - UC_SEEN_LOCKFREE: one thr_lfset, inserted with compare-and-swap
  *    (fixed capacity: see lfset.h; UC_EFULL when 90% full).
  *
  * Thread-safe: thr_visited_insert* may run on any number of threads.
@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "thr.h" /* THR_SEEN_MUTEX, THR_SEEN_LOCKFREE */
+#include "uvcrawl/config.h" /* uc_seen_kind */
 
 #define THR_VISITED_STRIPES 64
 
@@ -25,12 +25,12 @@ typedef struct thr_visited thr_visited;
 
 /**
  * Create an empty set.
- * @param kind      THR_SEEN_MUTEX or THR_SEEN_LOCKFREE.
+ * @param kind      UC_SEEN_MUTEX or UC_SEEN_LOCKFREE.
  * @param key       the SipHash key (copied).
  * @param lf_log2   lock-free kind: 2^lf_log2 slots (0 = THR_LFSET_DEFAULT_LOG2).
  * @return 0, UC_EINVAL or UC_ENOMEM.
  */
-int thr_visited_new(thr_visited **out, int kind, const uint64_t key[2], unsigned lf_log2);
+int thr_visited_new(thr_visited **out, uc_seen_kind kind, const uint64_t key[2], unsigned lf_log2);
 
 /** Free the set; NULL is a no-op. No thread may use it any more. */
 void thr_visited_free(thr_visited *v);

@@ -119,7 +119,10 @@ def run_crawl(uvcrawl, args, engine="loop", timeout=300):
     """Run uvcrawl to the end; returns (exit code, records, stats, stderr)."""
     d = tempfile.mkdtemp(prefix="uvcrawl-")
     out, stats = os.path.join(d, "records.jsonl"), os.path.join(d, "stats.json")
-    cmd = [uvcrawl, "--engine", engine, "-o", out, "--stats", stats] + list(args)
+    # UVTEST_EXTRA: options a test registration adds to every crawl
+    # (e.g. "--seen lockfree" to run a test over the lock-free visited set).
+    extra = os.environ.get("UVTEST_EXTRA", "").split()
+    cmd = [uvcrawl, "--engine", engine, "-o", out, "--stats", stats] + extra + list(args)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     return p.returncode, read_records(out), read_stats(stats), p.stderr
 

@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
     double best[2] = {0, 0};
     for (int r = 0; r < REPEATS; r++)
-      for (int kind = THR_SEEN_MUTEX; kind <= THR_SEEN_LOCKFREE; kind++) {
+      for (int kind = UC_SEEN_MUTEX; kind <= UC_SEEN_LOCKFREE; kind++) {
         double v = measure(kind, counts[i], ops);
         if (v > best[kind])
           best[kind] = v;

@@ -37,7 +37,7 @@
 static struct {
   pthread_barrier_t start, end;
   bool quit;
-  int kind; /* THR_SEEN_MUTEX or THR_SEEN_LOCKFREE */
+  int kind; /* UC_SEEN_MUTEX or UC_SEEN_LOCKFREE */
   thr_visited *mset;
   thr_lfset *lf;
   uint64_t keys[KEYS];
@@ -68,7 +68,7 @@ static void *inserter(void *arg) {
     }
     for (int i = 0; i < KEYS; i++) {
       int k = order[i];
-      int rc = R.kind == THR_SEEN_LOCKFREE ? thr_lfset_insert(R.lf, R.keys[k])
+      int rc = R.kind == UC_SEEN_LOCKFREE ? thr_lfset_insert(R.lf, R.keys[k])
                                            : thr_visited_insert_hash(R.mset, R.keys[k]);
       if (rc == 1)
         atomic_fetch_add(&R.wins[k], 1);
@@ -84,10 +84,10 @@ static void run_kind(int kind, const char *name) {
   uint64_t key[2] = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
   for (int round = 0; round < ROUNDS; round++) {
     R.kind = kind;
-    if (kind == THR_SEEN_LOCKFREE)
+    if (kind == UC_SEEN_LOCKFREE)
       CHECK(thr_lfset_new(&R.lf, LF_LOG2) == 0, "lfset_new");
     else
-      CHECK(thr_visited_new(&R.mset, THR_SEEN_MUTEX, key, 0) == 0, "visited_new");
+      CHECK(thr_visited_new(&R.mset, UC_SEEN_MUTEX, key, 0) == 0, "visited_new");
     uint64_t low = splitmix(&rng);
     for (int k = 0; k < KEYS; k++) {
       uint64_t fp;
@@ -110,7 +110,7 @@ static void run_kind(int kind, const char *name) {
     for (int k = 0; k < KEYS; k++)
       CHECK(atomic_load(&R.wins[k]) == 1, "%s round %d key %d: %d winners", name, round, k,
             atomic_load(&R.wins[k]));
-    if (kind == THR_SEEN_LOCKFREE) {
+    if (kind == UC_SEEN_LOCKFREE) {
       CHECK(thr_lfset_count(R.lf) == KEYS, "%s round %d: count %zu", name, round,
             thr_lfset_count(R.lf));
       thr_lfset_free(R.lf);
@@ -142,7 +142,7 @@ static void edges(void) {
   uint64_t key[2] = {1, 2};
   thr_visited *v;
   CHECK(thr_visited_new(&v, 7, key, 0) == UC_EINVAL, "unknown kind");
-  for (int kind = THR_SEEN_MUTEX; kind <= THR_SEEN_LOCKFREE; kind++) {
+  for (int kind = UC_SEEN_MUTEX; kind <= UC_SEEN_LOCKFREE; kind++) {
     CHECK(thr_visited_new(&v, kind, key, 10) == 0, "new");
     const char *u = "http://h0001.test/a";
     CHECK(thr_visited_insert(v, u, strlen(u)) == 1, "new URL");
@@ -159,8 +159,8 @@ int main(void) {
   pthread_barrier_init(&R.end, NULL, THREADS + 1);
   for (int i = 0; i < THREADS; i++)
     CHECK(pthread_create(&tids[i], NULL, inserter, (void *)(intptr_t)i) == 0, "create");
-  run_kind(THR_SEEN_MUTEX, "mutex");
-  run_kind(THR_SEEN_LOCKFREE, "lock-free");
+  run_kind(UC_SEEN_MUTEX, "mutex");
+  run_kind(UC_SEEN_LOCKFREE, "lock-free");
   R.quit = true;
   pthread_barrier_wait(&R.start);
   for (int i = 0; i < THREADS; i++)
