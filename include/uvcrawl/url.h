@@ -8,6 +8,10 @@
  *
  *   - scheme and host lower-case; IDN hosts in punycode when libcurl can
  *     convert them (see Note below); default port dropped (80/443);
+ *   - a host that is an IPv4 number in any spelling ("0x7f.1", "%31%32%37.1",
+ *     fullwidth digits) in dotted decimal ("127.0.0.1"); a host that
+ *     percent-decoding or IDN mapping gives a byte no host may hold ('%',
+ *     '/', '@', ':', ...) makes the URL malformed (UC_EBADURL);
  *   - fragment dropped; query kept as is (no sorting, an empty "?" dropped);
  *   - dot segments removed, also those spelled %2E (RFC 3986 6.2.2.3);
  *   - percent-encoding normalized (RFC 3986 6.2.2.2): hex digits upper-case,

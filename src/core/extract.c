@@ -166,14 +166,21 @@ static size_t skip_tag(const char *s, size_t i, size_t len, bool *self_closing) 
   return len;
 }
 
-/* Position after "</name" ... ">" closing a raw text element, or len. */
+/*
+ * Position after "</name" ... ">" closing a raw text element, or len.
+ *
+ * Note: `s` is not NUL-terminated, so every byte read is checked against len:
+ * "</name" needs 1 + nlen bytes from i and the byte after it (space, '>' or
+ * '/') one more, i.e. i + 1 + nlen < len. A body that ends in "...</iframe"
+ * has no such byte and the element runs to the end.
+ */
 static size_t skip_raw_text(const char *s, size_t i, size_t len, const char *name, size_t nlen) {
   while (i < len) {
     const char *lt = memchr(s + i, '<', len - i);
     if (lt == NULL)
       return len;
     i = (size_t)(lt - s) + 1;
-    if (i + nlen < len && s[i] == '/' && strncasecmp(s + i + 1, name, nlen) == 0 &&
+    if (i + 1 + nlen < len && s[i] == '/' && strncasecmp(s + i + 1, name, nlen) == 0 &&
         (is_space(s[i + 1 + nlen]) || s[i + 1 + nlen] == '>' || s[i + 1 + nlen] == '/')) {
       const char *gt = memchr(s + i, '>', len - i);
       return gt == NULL ? len : (size_t)(gt - s) + 1;

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <curl/curl.h>
 
@@ -395,6 +398,65 @@ static void test_random_bytes(void **state) {
   }
 }
 
+/*
+ * n bytes of s placed right before an inaccessible page, with no NUL after
+ * them: a read past the end faults in any build, not only under ASan.
+ * Returns the start; free with guarded_free(start, n).
+ */
+static char *guarded_copy(const char *s, size_t n) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t span = (n + page - 1) / page * page + page;
+  char *base = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(base != MAP_FAILED);
+  assert_int_equal(mprotect(base + span - page, page, PROT_NONE), 0);
+  char *start = base + span - page - n;
+  memcpy(start, s, n);
+  return start;
+}
+
+static void guarded_free(char *start, size_t n) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t span = (n + page - 1) / page * page + page;
+  assert_int_equal(munmap(start + n + page - span, span), 0);
+}
+
+/*
+ * Bodies that end right after "</name" of an open raw text element: the
+ * pre-scan read the byte after the name (one past the end) to see whether
+ * the end tag goes on. Found by fuzz_extract (regress-prescan-overflow.html).
+ */
+static void test_body_ends_in_end_tag_name(void **state) {
+  static const struct extract_case cases[] = {
+      {"iframe", "<iframe src=/f></iframe", {"http://ex.com/f"}, 1, 0},
+      {"script", "<a href=/a>a</a><script>x</script", {"http://ex.com/a"}, 1, 0},
+      {"style upper", "<a href=/s>s</a><style>p{}</STYLE", {"http://ex.com/s"}, 1, 0},
+      {"title", "<title>t</title", {NULL}, 0, 0},
+      {"textarea", "<textarea></textarea", {NULL}, 0, 0},
+      {"partial name", "<a href=/p>p</a><script>x</scrip", {"http://ex.com/p"}, 1, 0},
+      {"fuzz regress-prescan-overflow",
+       "<meta name=\"roboer.test/f\"></iframe><link rel=\"aSte=\"/no\">no</a>a href=\"/no\""
+       "<html><head>a>nob<se href=\"/base/\"><meta http-equiv=\"reluncl cl\">x</a><a "
+       "rel=\"nofollow\" h</ref=\"/n\">n</a><arrea href=\"/area\"><iframe "
+       "sarc=\"//other>.test/f\"></iframe",
+       {NULL}, 0, 0}, /* no href survives the mangling: the point is no overread */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const struct extract_case *c = &cases[i];
+    size_t len = strlen(c->html);
+    char *body = guarded_copy(c->html, len);
+    uc_links l;
+    int rc = uc_extract(body, len, PAGE, NULL, &l);
+    if (rc != 0)
+      fail_msg("%s: %s", c->name, uc_errname(rc));
+    check_links(c->name, &l, c->urls);
+    if (l.found != c->found || l.skipped != c->skipped)
+      fail_msg("%s: found %zu skipped %zu, expected %zu %zu", c->name, l.found, l.skipped,
+               c->found, c->skipped);
+    uc_links_free(&l);
+    guarded_free(body, len);
+  }
+}
+
 int main(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
@@ -412,6 +474,7 @@ int main(void) {
       cmocka_unit_test(test_deep_nesting),
       cmocka_unit_test(test_truncated),
       cmocka_unit_test(test_random_bytes),
+      cmocka_unit_test(test_body_ends_in_end_tag_name),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();
