@@ -345,9 +345,59 @@ static int get_optional(CURLU *h, CURLUPart what, char **val, unsigned flags) {
 }
 
 /*
+ * Bytes that may not stand in a host name: control bytes and the set that
+ * curl's own host check refuses (which holds the WHATWG forbidden domain code
+ * points but '|'). A raw host with one of them never gets this far; a
+ * decoded or IDN-mapped one can.
+ */
+static bool is_host_text(const char *host) {
+  for (const unsigned char *p = (const unsigned char *)host; *p != '\0'; p++)
+    if (*p <= 0x20 || *p == 0x7f)
+      return false;
+  return host[strcspn(host, "/:#?!@{}[]\\$'\"^`*<>=;,+&()%")] == '\0';
+}
+
+/* Could curl read `host` as an IPv4 number ("127.1", "0x7F.1", "2130706433")?
+ * Only digits, hex digits, 'x' and dots can. */
+static bool may_be_ipv4(const char *host) {
+  return host[0] != '\0' && host[strspn(host, "0123456789abcdefABCDEFxX.")] == '\0';
+}
+
+/*
+ * Read a host name back the way the next parse of our output will, into
+ * *host (replaced; curl_free'd).
+ *
+ * Note: curl 7.88 recognizes an IPv4 number before it percent-decodes the
+ * host and before IDN mapping, so "http://%33/" and "http://\uFF13/" give
+ * the name "3", and a second parse of "http://3/" gives "0.0.0.3": resolve's
+ * output would not be a fixed point of normalize (a duplicate fetch). WHATWG
+ * decodes and maps first, then parses the number; parsing the final text
+ * once more does the same.
+ */
+static int reparse_host(char **host) {
+  uc_buf url = UC_BUF_INIT;
+  char *again = NULL;
+  CURLU *h = curl_url();
+  int rc = h == NULL ? UC_ENOMEM : 0;
+  if (rc == 0 && (rc = uc_buf_puts(&url, "http://")) == 0 && (rc = uc_buf_puts(&url, *host)) == 0 &&
+      (rc = uc_buf_puts(&url, "/")) == 0 &&
+      (rc = curl_error(curl_url_set(h, CURLUPART_URL, url.data, 0))) == 0)
+    rc = curl_error(curl_url_get(h, CURLUPART_HOST, &again, 0));
+  if (rc == 0) {
+    curl_free(*host);
+    *host = again;
+  }
+  curl_url_cleanup(h);
+  uc_buf_free(&url);
+  return rc;
+}
+
+/*
  * Append the host: punycode when it is not ASCII and curl can convert it
- * (else the UTF-8 bytes as they are), ASCII lower-cased, an IPv6 zone id
- * put back inside the brackets.
+ * (else the UTF-8 bytes as they are), ASCII lower-cased, a number in IPv4
+ * dotted-decimal form, an IPv6 zone id put back inside the brackets. A host
+ * that percent-decoding or IDN mapping made into something that is not a
+ * host ("%2F", U+FF0F, U+FF20: '/', '@') is UC_EBADURL.
  */
 static int append_host(uc_buf *b, CURLU *h) {
   char *host = NULL, *zone = NULL;
@@ -368,6 +418,17 @@ static int append_host(uc_buf *b, CURLU *h) {
       }
       break;
     }
+  }
+  if (host[0] != '[') {
+    /* Note: "http://a%2Fb.test/" is refused by curl, but the IDN mapping of
+     * "http://\uFF41\uFF0F\uFF42.test/x" gives the host "a/b.test", and
+     * the output "http://a/b.test/x" would name another host. */
+    if (!is_host_text(host))
+      rc = UC_EBADURL;
+    else if (may_be_ipv4(host))
+      rc = reparse_host(&host);
+    if (rc != 0)
+      goto done;
   }
   size_t len = strlen(host), start = b->len;
   if (host[0] == '[' && (rc = get_optional(h, CURLUPART_ZONEID, &zone, 0)) != 0)

@@ -1,4 +1,5 @@
 /* fuzz_url.c - libFuzzer target: resolve any reference against any base. */
+#include <locale.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -6,7 +7,18 @@
 
 #include "uvcrawl/url.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The crawler runs in a UTF-8 locale (src/cli/main.c), where curl converts
+ * IDN hosts to punycode (see url.h); fuzz that path, not the C locale's. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+    (void)setlocale(LC_CTYPE, "en_US.UTF-8");
+  return 0;
+}
 
 /*
  * The input is "BASE\nREF": resolving must never crash, and a resolved URL

@@ -331,6 +331,39 @@ static void test_random_bytes(void **state) {
   }
 }
 
+/*
+ * Hosts that percent-decoding turns into something else. curl 7.88 reads an
+ * IPv4 number before it decodes the host, so "%33" was the name "3", and
+ * normalizing "http://3/" again gave "http://0.0.0.3/": not a fixed point
+ * (check_resolve_cases normalizes every result again).
+ */
+static void test_decoded_host(void **state) {
+  static const struct resolve_case cases[] = {
+      /* fuzz_url regress-idempotent-1.txt (no newline: a ref against this base) */
+      {"http://a.test/b/c/d;p?q", "http:///%33//%a33\xeb", 0, "http://0.0.0.3//%A33%EB"},
+      {NULL, "http://%33/", 0, "http://0.0.0.3/"},
+      {NULL, "http://%31%32%37.1/", 0, "http://127.0.0.1/"},
+      {NULL, "http://%30x7F.1:8080/a", 0, "http://127.0.0.1:8080/a"},
+      {NULL, "http://%32%31%33%30%37%30%36%34%33%33/", 0, "http://127.0.0.1/"},
+      {RFC_BASE, "//%31.2.3.4/x", 0, "http://1.2.3.4/x"},
+      /* decoded, but not a number: a name as before */
+      {NULL, "http://%64%65%61%64.test/", 0, "http://dead.test/"},
+      {NULL, "http://%31%32%37.1.test/", 0, "http://127.1.test/"},
+      {NULL, "http://4294967296/", 0, "http://4294967296/"}, /* too big for IPv4 */
+      /* a decoded '%' is no host byte ("%25" would be decoded once more) */
+      {NULL, "http://%2525/", UC_EBADURL, NULL},
+      {NULL, "http://a%2525b.test/", UC_EBADURL, NULL},
+  };
+  check_resolve_cases(cases, sizeof cases / sizeof cases[0]);
+  char host[64];
+  assert_int_equal(uc_url_host("http://%33/", host, sizeof host), 0);
+  assert_string_equal(host, "0.0.0.3");
+  char *origin = NULL;
+  assert_int_equal(uc_url_origin("http://%31%32%37.1:81/", &origin), 0);
+  assert_string_equal(origin, "http://127.0.0.1:81");
+  free(origin);
+}
+
 /* punycode needs a UTF-8 locale in curl 7.88 (see url.h). */
 static void test_idn(void **state) {
   char *out = NULL;
@@ -355,6 +388,18 @@ static void test_idn(void **state) {
   char host[64];
   assert_int_equal(uc_url_host("http://b\xc3\xbc" "cher.de:81/", host, sizeof host), 0);
   assert_string_equal(host, "xn--bcher-kva.de");
+  /* IDN mapping happens after curl reads IPv4 numbers and checks the host's
+   * bytes: fullwidth digits make a number, and fullwidth '/', '@', ':' or '%'
+   * must not become a path, user info, a port or an escape. */
+  static const struct resolve_case mapped[] = {
+      {NULL, "http://\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.\xef\xbc\x91/", 0, "http://127.0.0.1/"},
+      {NULL, "http://\xef\xbd\x81\xef\xbc\x8f\xef\xbd\x82.test/x", UC_EBADURL, NULL},
+      {NULL, "http://\xef\xbd\x81\xef\xbc\xa0\xef\xbd\x82/", UC_EBADURL, NULL},
+      {NULL, "http://\xef\xbd\x81\xef\xbc\x9a\xef\xbc\x98\xef\xbc\x90.test/", UC_EBADURL, NULL},
+      {NULL, "http://\xef\xbc\x85\xef\xbc\x94\xef\xbc\x91.test/", UC_EBADURL, NULL},
+      {NULL, "http://\xef\xbc\xa1\xef\xbc\xa2\xef\xbc\xa3.test/", 0, "http://abc.test/"},
+  };
+  check_resolve_cases(mapped, sizeof mapped / sizeof mapped[0]);
   setlocale(LC_CTYPE, "C");
   /* in the C locale curl cannot convert: the host is kept, lower-cased */
   assert_int_equal(uc_url_normalize("http://B\xc3\xbc" "cher.de/", &out), 0);
@@ -474,6 +519,7 @@ int main(void) {
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_too_long),
       cmocka_unit_test(test_random_bytes),
+      cmocka_unit_test(test_decoded_host),
       cmocka_unit_test(test_idn),
       cmocka_unit_test(test_origin),
       cmocka_unit_test(test_path_query),
