@@ -10,6 +10,7 @@
 #define UVCRAWL_CONFIG_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,7 @@
 #define UC_MAX_HEADER_BYTES (64 * 1024) /* all response headers of one response */
 #define UC_LOW_SPEED_BYTES 256          /* slower than this ... */
 #define UC_LOW_SPEED_SECONDS 10         /* ... for this long: cut off */
+#define UC_FD_RESERVE 64 /* files beside the transfers: DNS, outputs, spare connections */
 
 typedef enum uc_engine_kind { UC_ENGINE_LOOP, UC_ENGINE_THREADS } uc_engine_kind;
 
@@ -61,12 +63,21 @@ typedef struct uc_config {
   const char *dns_server;    /* "ADDR[:PORT]" or NULL for resolv.conf */
   const char *output;        /* NULL or "-": stdout */
   const char *stats_path;    /* NULL: no stats file */
+  const char *trace_path;    /* --trace: NULL: no trace */
+  struct uc_trace *trace;    /* --trace's writer, opened by the CLI, or NULL; the
+                                engines write to it (the threads engine under its
+                                trace lock) and the CLI closes it */
   bool progress;
   bool quiet;
   const char *const *seeds;  /* URLs as given; normalized by the crawl */
   size_t n_seeds;
   uint64_t seen_key[2];      /* key of the visited set's hash */
   uc_seen_kind seen;         /* the threads engine's visited set (--seen) */
+  uint64_t max_files;        /* the open-files limit the crawl runs under; 0: none */
+  /* SIGINT/SIGTERM that arrived before the engine installed its own
+   * handling (counted by the CLI's first handler); the engine acts on them
+   * as soon as it can. NULL: none. */
+  volatile sig_atomic_t *early_signals;
 } uc_config;
 
 /** Fill `cfg` with the polite defaults of DESIGN.md (no seeds). */

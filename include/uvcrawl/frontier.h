@@ -39,6 +39,11 @@ typedef struct uc_frontier_item {
   unsigned attempts; /* as pushed */
   unsigned kind;     /* the caller's tag, e.g. page vs robots.txt; 0 counts as a page */
   uc_fhost *host;    /* borrowed, valid until uc_frontier_free */
+  uint64_t queued_ms; /* the now_ms of its push */
+  /* The last stretch, while it was queued, in which its host waited in the
+   * heap for a token or the end of a deferral (for --trace); equal when
+   * there was none. */
+  uint64_t wait_from_ms, wait_until_ms;
 } uc_frontier_item;
 
 /**

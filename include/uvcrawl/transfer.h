@@ -19,6 +19,7 @@
 #include "uvcrawl/buf.h"
 #include "uvcrawl/config.h"
 #include "uvcrawl/crawl.h"
+#include "uvcrawl/trace.h"
 
 #define UC_ADDR_MAX 64 /* an address as CURLOPT_RESOLVE wants it, IPv6 in brackets */
 
@@ -62,6 +63,12 @@ int uc_transfer_setup(uc_transfer *t, CURL *easy, const uc_config *cfg, const uc
  * @param fetch_ms   the wall time the engine measured.
  */
 void uc_transfer_collect(uc_transfer *t, int curl_code, double fetch_ms, uc_fetch_result *r);
+
+/**
+ * Read curl's phase times (CURLINFO_*_TIME_T, microseconds) of the fetch
+ * just done, for --trace. Call before uc_transfer_reset().
+ */
+void uc_transfer_times(const uc_transfer *t, uc_trace_curl *out);
 
 /**
  * Forget the fetch: free the pin and the body (or keep a small body buffer

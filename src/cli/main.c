@@ -2,16 +2,42 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "loop.h"
 #include "options.h"
 #include "thr.h"
 #include "uvcrawl/buf.h"
 #include "uvcrawl/stats.h"
+#include "uvcrawl/trace.h"
+
+/*
+ * Note: a Ctrl-C in the first moments, before an engine has its own signal
+ * handling (libuv's uv_signal_t, or the threads engine's sigwait), would
+ * otherwise kill the process with the default action: no records flushed,
+ * no exit 130. This handler only counts; the engine acts on the count.
+ */
+static volatile sig_atomic_t early_signals;
+
+static void count_early_signal(int sig) {
+  (void)sig;
+  early_signals++;
+}
+
+static void catch_early_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = count_early_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
 
 /* Open an output before the crawl, so a bad path fails before any work. */
 static FILE *open_output(const char *path) {
@@ -42,6 +68,69 @@ static int write_stats(FILE *f, const uc_stats *s, const char *engine) {
   return rc;
 }
 
+/*
+ * Raise the soft open-files limit to the hard one, and lower -c (saying so
+ * once) when the transfers cannot fit: a loop transfer holds one socket, a
+ * worker thread up to two (its connection and one in the shared pool).
+ */
+static void fit_open_files(uc_config *cfg) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlim_t old = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+      rl.rlim_cur = old;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY)
+    return;
+  cfg->max_files = rl.rlim_cur;
+  uint64_t per = cfg->engine == UC_ENGINE_THREADS ? 2 : 1;
+  if ((uint64_t)cfg->concurrency * per + UC_FD_RESERVE <= cfg->max_files)
+    return;
+  unsigned fit = cfg->max_files > UC_FD_RESERVE + per
+                     ? (unsigned)((cfg->max_files - UC_FD_RESERVE) / per)
+                     : 1;
+  fprintf(stderr, "uvcrawl: lowering -c from %u to %u to fit the open-files limit (%llu)\n",
+          cfg->concurrency, fit, (unsigned long long)cfg->max_files);
+  cfg->concurrency = fit;
+}
+
+/* --trace: open the file and write the trace's head before the crawl, so
+ * that a bad path fails with exit 2 before any work. Time 0 is now, on
+ * the engines' clock (CLOCK_MONOTONIC: uv_hrtime and thr_now_ns). */
+static int open_trace(uc_config *cfg, FILE **file) {
+  *file = NULL;
+  if (cfg->trace_path == NULL)
+    return 0;
+  if ((*file = open_output(cfg->trace_path)) == NULL)
+    return -1;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t origin = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  const char *engine = cfg->engine == UC_ENGINE_THREADS ? "threads" : "loop";
+  if (uc_trace_new(&cfg->trace, *file, engine, origin) != 0) {
+    fprintf(stderr, "uvcrawl: cannot write %s\n", cfg->trace_path);
+    close_output(*file, cfg->trace_path);
+    *file = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* Finish the trace (its tail makes it valid JSON) and close the file. */
+static int close_trace(uc_config *cfg, FILE *file) {
+  if (file == NULL)
+    return 0;
+  int rc = uc_trace_close(cfg->trace);
+  uc_trace_free(cfg->trace);
+  cfg->trace = NULL;
+  if (rc != 0)
+    fprintf(stderr, "uvcrawl: cannot write %s\n", cfg->trace_path);
+  return close_output(file, cfg->trace_path) != 0 || rc != 0 ? -1 : 0;
+}
+
 static void print_version(void) {
   curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
   printf("uvcrawl %s (libcurl %s, %s, %s)\n", UVCRAWL_VERSION, cv->version, loop_versions(),
@@ -49,6 +138,7 @@ static void print_version(void) {
 }
 
 int main(int argc, char **argv) {
+  catch_early_signals();
   cli_options opts;
   int code = 2;
   /* curl converts IDN host names to punycode from the locale's charset. */
@@ -71,12 +161,21 @@ int main(int argc, char **argv) {
   if (getrandom(cfg->seen_key, sizeof cfg->seen_key, 0) != (ssize_t)sizeof cfg->seen_key)
     cfg->seen_key[0] = (uint64_t)(uintptr_t)&opts ^ 0x9e3779b97f4a7c15ull;
 
+  fit_open_files(cfg);
+  cfg->early_signals = &early_signals;
   FILE *records = open_output(cfg->output);
   FILE *stats_file = NULL;
   if (records == NULL)
     goto out;
   if (cfg->stats_path != NULL && (stats_file = open_output(cfg->stats_path)) == NULL) {
     close_output(records, cfg->output);
+    goto out;
+  }
+  FILE *trace_file = NULL;
+  if (open_trace(cfg, &trace_file) != 0) {
+    close_output(records, cfg->output);
+    if (stats_file != NULL)
+      close_output(stats_file, cfg->stats_path);
     goto out;
   }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -90,6 +189,8 @@ int main(int argc, char **argv) {
   code = cfg->engine == UC_ENGINE_THREADS ? thr_run(cfg, records, &stats)
                                           : loop_run(cfg, records, &stats);
   if (close_output(records, cfg->output) != 0 && code == 0)
+    code = 1;
+  if (close_trace(cfg, trace_file) != 0 && code == 0)
     code = 1;
   if (stats_file != NULL) {
     if ((write_stats(stats_file, &stats, engine) != 0 ||

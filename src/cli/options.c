@@ -19,7 +19,7 @@ enum {
   OPT_PARSE_THREADS, OPT_USER_AGENT, OPT_ROBOTS, OPT_MAX_CRAWL_DELAY, OPT_TIMEOUT,
   OPT_CONNECT_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_MAX_BODY, OPT_RETRIES, OPT_MAX_REDIRECTS,
   OPT_MAX_URL_LENGTH, OPT_MAX_PAGES_PER_HOST, OPT_RESOLVE, OPT_DNS_SERVER, OPT_STATS,
-  OPT_PROGRESS, OPT_SEEN,
+  OPT_PROGRESS, OPT_SEEN, OPT_TRACE,
 };
 
 static const struct option long_options[] = {
@@ -50,6 +50,7 @@ static const struct option long_options[] = {
     {"input", required_argument, NULL, 'i'},
     {"output", required_argument, NULL, 'o'},
     {"stats", required_argument, NULL, OPT_STATS},
+    {"trace", required_argument, NULL, OPT_TRACE},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"seen", required_argument, NULL, OPT_SEEN},
     {"quiet", no_argument, NULL, 'q'},
@@ -90,6 +91,8 @@ void cli_usage(FILE *f) {
       "  -i, --input FILE          read seed URLs from FILE, one per line\n"
       "  -o, --output FILE         JSON Lines records (default stdout)\n"
       "  --stats FILE              final statistics as JSON\n"
+      "  --trace FILE              Chrome trace-event JSON of every transfer's phases, the\n"
+      "                            threads' work and counters (Perfetto, chrome://tracing)\n"
       "  --progress                live status line on stderr (when it is a terminal)\n"
       "  -q, --quiet               no summary on stderr\n"
       "  -h, --help, -V, --version\n"
@@ -373,6 +376,9 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
     return 0;
   case OPT_STATS:
     cfg->stats_path = arg;
+    return 0;
+  case OPT_TRACE:
+    cfg->trace_path = arg;
     return 0;
   case OPT_PROGRESS:
     cfg->progress = true;

@@ -39,6 +39,7 @@ struct fitem {
   int depth;
   unsigned attempts;
   unsigned kind;
+  uint64_t queued_ms; /* push time */
 };
 
 struct uc_fhost {
@@ -59,6 +60,8 @@ struct uc_fhost {
   uc_fhost *prev, *next; /* READY: ready list links */
   void *data;            /* engine's, borrowed */
   uint64_t pages;        /* kind-0 items popped */
+  uint64_t wait_start;   /* WAITING: when it entered the heap */
+  uint64_t waited_from, waited_until; /* its last wait, until the next pop */
 };
 
 struct uc_frontier {
@@ -216,6 +219,7 @@ static void reschedule(uc_frontier *f, uc_fhost *h, uint64_t now_ms) {
       heap_rekey(f, h, t);
   } else {
     unlink_host(f, h);
+    h->wait_start = now_ms;
     heap_insert(f, h, t);
   }
 }
@@ -331,7 +335,7 @@ int uc_frontier_push(uc_frontier *f, uc_fhost *h, const char *url, const char *p
   note_time(f, now_ms);
   if (h->len == h->cap && ring_grow(h) != 0)
     return UC_ENOMEM;
-  struct fitem it = {.depth = depth, .attempts = attempts, .kind = kind};
+  struct fitem it = {.depth = depth, .attempts = attempts, .kind = kind, .queued_ms = now_ms};
   it.url = strdup(url);
   it.parent = parent ? strdup(parent) : NULL;
   if (it.url == NULL || (parent != NULL && it.parent == NULL)) {
@@ -359,6 +363,8 @@ int uc_frontier_pop(uc_frontier *f, uint64_t now_ms, uc_frontier_item *item, uin
   while (f->heap_len > 0 && f->heap[0]->wake_at <= now_ms) {
     uc_fhost *h = f->heap[0];
     heap_remove(f, h);
+    h->waited_from = h->wait_start;
+    h->waited_until = h->wake_at;
     reschedule(f, h, now_ms);
   }
 
@@ -370,6 +376,7 @@ int uc_frontier_pop(uc_frontier *f, uint64_t now_ms, uc_frontier_item *item, uin
      * send it to the heap rather than dispatching early. */
     if (h->defer_until > now_ms || !uc_tbucket_take(&h->bucket, now_ms)) {
       uint64_t t = ready_at(h, now_ms);
+      h->wait_start = now_ms;
       heap_insert(f, h, t > now_ms ? t : now_ms + 1);
       continue;
     }
@@ -385,7 +392,13 @@ int uc_frontier_pop(uc_frontier *f, uint64_t now_ms, uc_frontier_item *item, uin
                                .depth = it->depth,
                                .attempts = it->attempts,
                                .kind = it->kind,
-                               .host = h};
+                               .host = h,
+                               .queued_ms = it->queued_ms};
+    /* Only the wait this URL sat through; the next pop starts afresh. */
+    item->wait_from_ms = h->waited_from > it->queued_ms ? h->waited_from : it->queued_ms;
+    item->wait_until_ms =
+        h->waited_until > item->wait_from_ms ? h->waited_until : item->wait_from_ms;
+    h->waited_from = h->waited_until = 0;
     reschedule(f, h, now_ms); /* to the ready tail if it still can go */
     return 0;
   }

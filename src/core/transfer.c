@@ -139,6 +139,20 @@ void uc_transfer_collect(uc_transfer *t, int curl_code, double fetch_ms, uc_fetc
     r->fail = UC_FAIL_PROTOCOL;
 }
 
+void uc_transfer_times(const uc_transfer *t, uc_trace_curl *out) {
+  static const CURLINFO info[6] = {
+      CURLINFO_NAMELOOKUP_TIME_T,  CURLINFO_CONNECT_TIME_T,       CURLINFO_APPCONNECT_TIME_T,
+      CURLINFO_PRETRANSFER_TIME_T, CURLINFO_STARTTRANSFER_TIME_T, CURLINFO_TOTAL_TIME_T};
+  int64_t *field[6] = {&out->namelookup,  &out->connect,       &out->appconnect,
+                       &out->pretransfer, &out->starttransfer, &out->total};
+  for (int i = 0; i < 6; i++) {
+    curl_off_t us = 0;
+    if (curl_easy_getinfo(t->easy, info[i], &us) != CURLE_OK || us < 0)
+      us = 0;
+    *field[i] = (int64_t)us;
+  }
+}
+
 void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
   curl_slist_free_all(t->pin);
   t->pin = NULL;

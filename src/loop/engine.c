@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -23,7 +22,7 @@
 #include "uvcrawl/error.h"
 
 #define PROGRESS_MS 500
-#define FD_RESERVE 64 /* DNS sockets, outputs, curl's spare connections */
+#define TRACE_SAMPLE_MS 100 /* --trace counters */
 
 static void dispatch_cb(uv_idle_t *idle);
 static void begin_close(loop_engine *eng);
@@ -109,6 +108,21 @@ static void progress_cb(uv_timer_t *t) {
   eng->progress_shown = true;
 }
 
+/* --trace: sample the counters, and the loop's lag: how late this timer
+ * fires, which is how long other callbacks kept the loop busy. */
+static void trace_sample_cb(uv_timer_t *t) {
+  loop_engine *eng = t->data;
+  uint64_t now = uv_hrtime();
+  double lag_ms = now > eng->trace_due_ns ? (double)(now - eng->trace_due_ns) / 1e6 : 0.0;
+  uc_trace_counter(eng->trace, "in flight", now, (double)eng->stats->inflight);
+  uc_trace_counter(eng->trace, "queued", now, (double)uc_crawl_queued(eng->crawl));
+  uc_trace_counter(eng->trace, "parsing in the pool", now, (double)eng->parsing);
+  uc_trace_counter(eng->trace, "event-loop lag (ms)", now, lag_ms);
+  /* libuv fires it when the loop's clock reaches now + timeout. */
+  eng->trace_due_ns = (uv_now(&eng->loop) + TRACE_SAMPLE_MS) * 1000000;
+  uv_timer_start(t, trace_sample_cb, TRACE_SAMPLE_MS, 0);
+}
+
 /* Every transfer is done: close the handles; uv_run returns after the
  * last close callback. */
 static void begin_close(loop_engine *eng) {
@@ -119,34 +133,20 @@ static void begin_close(loop_engine *eng) {
   uv_close((uv_handle_t *)&eng->drain_timer, NULL);
   uv_close((uv_handle_t *)&eng->sigint, NULL);
   uv_close((uv_handle_t *)&eng->sigterm, NULL);
+  if (eng->trace != NULL)
+    uv_close((uv_handle_t *)&eng->trace_timer, NULL);
   loop_curl_close(eng);
   loop_dns_close(eng->dns);
   eng->dns = NULL;
 }
 
-/* Raise the open-files limit to its hard limit, fit -c under it, and size
- * curl's connection cache in what is left (idle connections hold fds). */
-static unsigned fit_concurrency(unsigned wanted, unsigned *max_connects) {
-  struct rlimit rl;
-  *max_connects = wanted * 4;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-    return wanted;
-  if (rl.rlim_cur < rl.rlim_max) {
-    rlim_t old = rl.rlim_cur;
-    rl.rlim_cur = rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-      rl.rlim_cur = old;
-  }
-  if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)*max_connects + FD_RESERVE > rl.rlim_cur)
-    *max_connects = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 1;
-  if (*max_connects < wanted)
-    *max_connects = wanted;
-  if (rl.rlim_cur == RLIM_INFINITY || (rlim_t)wanted + FD_RESERVE <= rl.rlim_cur)
-    return wanted;
-  unsigned fit = rl.rlim_cur > FD_RESERVE + 1 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 1;
-  fprintf(stderr, "uvcrawl: lowering -c from %u to %u to fit the open-files limit (%llu)\n",
-          wanted, fit, (unsigned long long)rl.rlim_cur);
-  return fit;
+/* curl's connection cache: 4x -c (curl's own default), but idle
+ * connections hold files, so within what the open-files limit leaves. */
+static unsigned connection_cache_size(const uc_config *cfg) {
+  uint64_t size = (uint64_t)cfg->concurrency * 4;
+  if (cfg->max_files > 0 && size + UC_FD_RESERVE > cfg->max_files)
+    size = cfg->max_files > 2 * UC_FD_RESERVE ? cfg->max_files - UC_FD_RESERVE : 1;
+  return size < cfg->concurrency ? cfg->concurrency : (unsigned)size;
 }
 
 static int seed_all(loop_engine *eng) {
@@ -160,6 +160,10 @@ static int seed_all(loop_engine *eng) {
   return 0;
 }
 
+static sig_atomic_t cfg_early(const loop_engine *eng) {
+  return eng->cfg->early_signals != NULL ? *eng->cfg->early_signals : 0;
+}
+
 static void init_handles(loop_engine *eng) {
   uv_idle_init(&eng->loop, &eng->kick);
   uv_timer_init(&eng->loop, &eng->gate_timer);
@@ -171,9 +175,21 @@ static void init_handles(loop_engine *eng) {
   eng->drain_timer.data = eng->sigint.data = eng->sigterm.data = eng;
   uv_signal_start(&eng->sigint, signal_cb, SIGINT);
   uv_signal_start(&eng->sigterm, signal_cb, SIGTERM);
+  /* Signals that came before libuv took them (see main.c): act now. */
+  for (sig_atomic_t i = 0; cfg_early(eng) > i; i++)
+    signal_cb(&eng->sigint, SIGINT);
   /* Signal handles must not keep the loop alive on their own. */
   uv_unref((uv_handle_t *)&eng->sigint);
   uv_unref((uv_handle_t *)&eng->sigterm);
+  if (eng->trace != NULL) {
+    eng->loop_tid = (uint64_t)gettid();
+    uc_trace_name_thread(eng->trace, eng->loop_tid, "loop thread");
+    uv_timer_init(&eng->loop, &eng->trace_timer);
+    eng->trace_timer.data = eng;
+    eng->trace_due_ns = (uv_now(&eng->loop) + TRACE_SAMPLE_MS) * 1000000;
+    uv_timer_start(&eng->trace_timer, trace_sample_cb, TRACE_SAMPLE_MS, 0);
+    uv_unref((uv_handle_t *)&eng->trace_timer);
+  }
   if (eng->cfg->progress && isatty(STDERR_FILENO)) {
     uv_timer_start(&eng->progress_timer, progress_cb, PROGRESS_MS, PROGRESS_MS);
     uv_unref((uv_handle_t *)&eng->progress_timer);
@@ -185,7 +201,9 @@ int loop_run(const uc_config *cfg, FILE *records, uc_stats *stats_out) {
   char err[256] = "";
   memset(eng, 0, sizeof *eng);
   eng->cfg = cfg;
-  eng->concurrency = fit_concurrency(cfg->concurrency, &eng->max_connects);
+  eng->trace = cfg->trace;
+  eng->concurrency = cfg->concurrency; /* fitted to the open-files limit by the CLI */
+  eng->max_connects = connection_cache_size(cfg);
   if (cfg->parse_threads > 0) {
     /* The pool is libuv's; it reads its size once, at first use. */
     char n[16];

@@ -13,6 +13,7 @@
 #include "dns.h"
 #include "uvcrawl/buf.h"
 #include "uvcrawl/crawl.h"
+#include "uvcrawl/trace.h"
 #include "uvcrawl/transfer.h"
 
 typedef enum loop_phase {
@@ -48,6 +49,10 @@ typedef struct loop_engine {
   curl_sock *socks;          /* every socket curl asked us to watch */
   unsigned parsing;          /* transfers in the uv_work_t pool */
   bool progress_shown;
+  uc_trace *trace;           /* --trace, or NULL (see trace.c in xfer.c) */
+  uv_timer_t trace_timer;    /* samples counters and loop lag (only with --trace) */
+  uint64_t trace_due_ns;     /* when trace_timer should fire */
+  uint64_t loop_tid;         /* the loop thread's id, for parse spans */
 } loop_engine;
 
 /* Transfer states (one state machine per URL; see xfer.c). */
@@ -73,6 +78,10 @@ struct loop_xfer {
   uc_parsed parsed;
   uint64_t parse_ns;
   uv_work_t work;
+  struct {                 /* --trace only: when each phase ended (uv_hrtime) */
+    uint64_t dns_end_ns, curl_end_ns, parse_start_ns, parse_tid;
+    uc_trace_curl curl;
+  } tr;
 };
 
 /* engine.c */

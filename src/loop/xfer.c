@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "loop_int.h"
 #include "uvcrawl/error.h"
@@ -29,7 +30,13 @@ typedef struct curl_sock {
 
 static void step(loop_xfer *x);
 
-static void set_state(loop_xfer *x, xfer_state s) { x->state = s; }
+static void trace_state(loop_xfer *x, xfer_state s);
+
+static void set_state(loop_xfer *x, xfer_state s) {
+  if (x->eng->trace != NULL)
+    trace_state(x, s);
+  x->state = s;
+}
 
 static uint64_t now_ms(loop_xfer *x) { return loop_now_ms(x->eng); }
 
@@ -162,6 +169,50 @@ void loop_curl_close(loop_engine *eng) {
   uv_close((uv_handle_t *)&eng->curl_timer, NULL);
 }
 
+/* ---- --trace ---------------------------------------------------------- */
+
+/* Write the transfer's spans: it is about to be handed back. */
+static void trace_done(loop_xfer *x) {
+  loop_engine *eng = x->eng;
+  const uc_frontier_item *it = &x->fetch->item;
+  uint64_t now = uv_hrtime();
+  uc_trace_xfer tx = {
+      .url = it->url,
+      .status = x->result.status,
+      .error = x->result.fail != UC_FAIL_NONE ? uc_fail_name(x->result.fail) : NULL,
+      .queued_ns = it->queued_ms * 1000000,
+      .wait_from_ns = it->wait_from_ms * 1000000,
+      .wait_until_ns = it->wait_until_ms * 1000000,
+      .dispatched_ns = x->started_ns,
+      .dns_start_ns = x->started_ns,
+      .dns_end_ns = x->tr.dns_end_ns,
+      .curl_end_ns = x->tr.curl_end_ns,
+      .curl = x->tr.curl,
+      .parse_tid = x->tr.parse_tid,
+      .parse_start_ns = x->tr.parse_start_ns,
+      .parse_end_ns = x->tr.parse_start_ns + x->parse_ns,
+      .end_ns = now,
+  };
+  int rc = 0;
+  if (x->tr.parse_start_ns != 0 && x->tr.parse_tid != eng->loop_tid)
+    rc = uc_trace_name_thread(eng->trace, x->tr.parse_tid, "libuv pool thread");
+  if (rc == 0)
+    rc = uc_trace_transfer(eng->trace, &tx);
+  (void)rc; /* a failed write is remembered and reported at the end */
+}
+
+/* Note the moments set_state() sees that the trace needs. */
+static void trace_state(loop_xfer *x, xfer_state s) {
+  if (x->state == XFER_RESOLVING && s != XFER_RESOLVING && x->tr.dns_end_ns == 0)
+    x->tr.dns_end_ns = uv_hrtime();
+  if (x->state == XFER_FETCHING && s != XFER_FETCHING) { /* done, or aborted */
+    x->tr.curl_end_ns = uv_hrtime();
+    uc_transfer_times(&x->transfer, &x->tr.curl);
+  }
+  if (s == XFER_DONE)
+    trace_done(x);
+}
+
 /* ---- one transfer ----------------------------------------------------- */
 
 static void finish(loop_xfer *x, uc_fail fail) {
@@ -210,6 +261,10 @@ static void resolve(loop_xfer *x) {
 static void parse_work_cb(uv_work_t *w) {
   loop_xfer *x = w->data;
   uint64_t t0 = uv_hrtime();
+  if (x->eng->trace != NULL) { /* the loop thread, or a pool thread */
+    x->tr.parse_start_ns = t0;
+    x->tr.parse_tid = (uint64_t)gettid();
+  }
   /* Only the body and fetch this transfer owns are touched here. */
   uc_crawl_parse(x->fetch, &x->result, &x->parsed);
   x->parse_ns = uv_hrtime() - t0;

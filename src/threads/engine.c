@@ -27,6 +27,9 @@
  *    only inside thr_visited_insert_hash (the lock-free kind has none).
  *  - curl's share locks (fetch.c): one per curl_lock_data kind; taken by
  *    curl inside curl calls, which workers make holding no lock of ours.
+ *  - trace_lock (--trace only): the trace writer; taken holding no other
+ *    lock (a worker before it takes crawl_lock, the dispatcher after it
+ *    lets crawl_lock go), held to format and write a few lines.
  *
  * Lock order: crawl_lock -> stripe lock (uc_crawl_seed and a redirect's
  * dedup in uc_crawl_complete call the visited set under crawl_lock), and
@@ -70,7 +73,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,7 +81,7 @@
 #include "uvcrawl/error.h"
 
 #define PROGRESS_MS 500
-#define FD_RESERVE 64 /* outputs, curl's resolver and spare connections */
+#define TRACE_SAMPLE_MS 100 /* --trace counters */
 #define NS_PER_MS 1000000ull
 
 uint64_t thr_now_ns(void) {
@@ -125,6 +127,7 @@ static int work_on(thr_worker *w, thr_job *job, uc_fetch_result *r, uc_parsed *p
   if (get_phase(eng) == THR_ABORTING || !uc_crawl_wants_parse(eng->crawl, job->fetch, r))
     return 0;
   uint64_t t0 = thr_now_ns();
+  w->tr.parse_start_ns = t0;
   /* A parse that runs out of memory says so in parsed->rc; the page is
    * then recorded without links, as the loop engine does. */
   uc_crawl_parse(job->fetch, r, parsed);
@@ -132,17 +135,55 @@ static int work_on(thr_worker *w, thr_job *job, uc_fetch_result *r, uc_parsed *p
   return uc_crawl_prefilter(eng->crawl, job->fetch, parsed);
 }
 
+/* --trace: write a job's spans (before uc_crawl_complete frees its fetch). */
+static void trace_job(thr_worker *w, const thr_job *job, const uc_fetch_result *r,
+                      uint64_t parse_ns) {
+  const uc_frontier_item *it = &job->fetch->item;
+  uc_trace_xfer tx = {
+      .url = it->url,
+      .status = r->status,
+      .error = r->fail != UC_FAIL_NONE ? uc_fail_name(r->fail) : NULL,
+      .queued_ns = it->queued_ms * NS_PER_MS,
+      .wait_from_ns = it->wait_from_ms * NS_PER_MS,
+      .wait_until_ns = it->wait_until_ms * NS_PER_MS,
+      .dispatched_ns = job->dispatched_ns,
+      .curl_end_ns = w->tr.curl_end_ns,
+      .curl = w->tr.curl,
+      .fetch_tid = w->tr.tid,
+      .fetch_start_ns = w->tr.fetch_start_ns,
+      .parse_tid = w->tr.tid,
+      .parse_start_ns = parse_ns > 0 ? w->tr.parse_start_ns : 0,
+      .parse_end_ns = w->tr.parse_start_ns + parse_ns,
+      .end_ns = thr_now_ns(),
+  };
+  pthread_mutex_lock(&w->eng->trace_lock);
+  uc_trace_transfer(w->eng->trace, &tx); /* a failed write is reported at the end */
+  pthread_mutex_unlock(&w->eng->trace_lock);
+}
+
 static void *worker_main(void *arg) {
   thr_worker *w = arg;
   thr_engine *eng = w->eng;
   void *item;
+  if (eng->trace != NULL) {
+    w->tr.tid = (uint64_t)gettid();
+    pthread_mutex_lock(&eng->trace_lock);
+    uc_trace_name_thread(eng->trace, w->tr.tid, "worker thread");
+    pthread_mutex_unlock(&eng->trace_lock);
+  }
   while (thr_chan_recv(eng->work, &item) == 0) {
     thr_job *job = item;
     uc_fetch_result r;
     uc_parsed parsed;
     uint64_t parse_ns = 0;
     memset(&parsed, 0, sizeof parsed);
+    if (eng->trace != NULL) {
+      atomic_fetch_add_explicit(&eng->busy, 1, memory_order_relaxed);
+      w->tr.fetch_start_ns = w->tr.curl_end_ns = w->tr.parse_start_ns = 0;
+    }
     int rc = work_on(w, job, &r, &parsed, &parse_ns);
+    if (eng->trace != NULL)
+      trace_job(w, job, &r, parse_ns);
     pthread_mutex_lock(&eng->crawl_lock);
     int crc = uc_crawl_complete(eng->crawl, job->fetch, &r, &parsed, parse_ns, now_ms());
     if (rc == 0)
@@ -154,6 +195,8 @@ static void *worker_main(void *arg) {
     uc_parsed_free(&parsed);
     thr_fetch_release(w);
     free(job);
+    if (eng->trace != NULL)
+      atomic_fetch_sub_explicit(&eng->busy, 1, memory_order_relaxed);
   }
   return NULL;
 }
@@ -190,13 +233,31 @@ typedef struct signal_thread {
   pthread_t tid;
   sigset_t set;     /* SIGINT, SIGTERM, SIGUSR1 */
   atomic_bool done; /* the crawl is over: SIGUSR1 ends the thread */
+  unsigned early;   /* signals caught before the mask was set */
 } signal_thread;
+
+/* SIGINT or SIGTERM: the first drains, the next aborts. */
+static void interrupted(thr_engine *eng, uint64_t *deadline_ns, bool *aborted) {
+  pthread_mutex_lock(&eng->crawl_lock);
+  bool first = eng->signals == 0 && get_phase(eng) == THR_RUNNING;
+  pthread_mutex_unlock(&eng->crawl_lock);
+  if (first) {
+    start_drain(eng);
+    *deadline_ns = thr_now_ns() + (uint64_t)(eng->cfg->drain_timeout_s * 1e9);
+  } else {
+    start_abort(eng, true);
+    *aborted = true;
+  }
+}
 
 static void *signal_main(void *arg) {
   signal_thread *st = arg;
   thr_engine *eng = st->eng;
   uint64_t deadline_ns = 0; /* after the first signal: end of the drain */
   bool aborted = false;
+  /* Signals that came before the engine could take them (see main.c). */
+  for (unsigned i = 0; i < st->early; i++)
+    interrupted(eng, &deadline_ns, &aborted);
   for (;;) {
     int sig;
     if (deadline_ns == 0 || aborted) {
@@ -222,16 +283,7 @@ static void *signal_main(void *arg) {
         return NULL;
       continue;
     }
-    pthread_mutex_lock(&eng->crawl_lock);
-    bool first = eng->signals == 0 && get_phase(eng) == THR_RUNNING;
-    pthread_mutex_unlock(&eng->crawl_lock);
-    if (first) {
-      start_drain(eng);
-      deadline_ns = thr_now_ns() + (uint64_t)(eng->cfg->drain_timeout_s * 1e9);
-    } else {
-      start_abort(eng, true);
-      aborted = true;
-    }
+    interrupted(eng, &deadline_ns, &aborted);
   }
 }
 
@@ -289,11 +341,28 @@ static void print_progress(const thr_engine *eng, const progress *p) {
           p->errors);
 }
 
+/* --trace: the counters, from a snapshot taken under crawl_lock (held on
+ * entry and on return), written under trace_lock alone. */
+static void trace_sample(thr_engine *eng) {
+  uint64_t inflight = eng->stats->inflight;
+  size_t queued = uc_crawl_queued(eng->crawl);
+  pthread_mutex_unlock(&eng->crawl_lock);
+  uint64_t now = thr_now_ns();
+  unsigned busy = atomic_load_explicit(&eng->busy, memory_order_relaxed);
+  pthread_mutex_lock(&eng->trace_lock);
+  uc_trace_counter(eng->trace, "in flight", now, (double)inflight);
+  uc_trace_counter(eng->trace, "queued", now, (double)queued);
+  uc_trace_counter(eng->trace, "busy workers", now, (double)busy);
+  pthread_mutex_unlock(&eng->trace_lock);
+  pthread_mutex_lock(&eng->crawl_lock);
+}
+
 /* Hand out work until the crawl is over; returns whether a progress line
  * was shown. */
 static bool dispatch(thr_engine *eng) {
   bool show = eng->cfg->progress && isatty(STDERR_FILENO), shown = false;
   uint64_t next_progress = show ? now_ms() + PROGRESS_MS : UINT64_MAX;
+  uint64_t next_sample = eng->trace != NULL ? now_ms() : UINT64_MAX;
   pthread_mutex_lock(&eng->crawl_lock);
   for (;;) {
     if (eng->fatal != 0 && get_phase(eng) == THR_RUNNING) {
@@ -334,6 +403,11 @@ static bool dispatch(thr_engine *eng) {
     if (eng->stats->inflight == 0 &&
         (get_phase(eng) != THR_RUNNING || eng->fatal != 0 || uc_crawl_finished(eng->crawl)))
       break;
+    if (now >= next_sample) {
+      trace_sample(eng);
+      next_sample = now + TRACE_SAMPLE_MS;
+      continue;
+    }
     if (now >= next_progress) {
       progress p;
       take_progress(eng, &p);
@@ -344,35 +418,14 @@ static bool dispatch(thr_engine *eng) {
       pthread_mutex_lock(&eng->crawl_lock);
       continue;
     }
-    wait_until(eng, wake < next_progress ? wake : next_progress);
+    uint64_t until = wake < next_progress ? wake : next_progress;
+    wait_until(eng, until < next_sample ? until : next_sample);
   }
   pthread_mutex_unlock(&eng->crawl_lock);
   return shown;
 }
 
 /* ---- start and end ---------------------------------------------------- */
-
-/* Raise the open-files limit to its hard limit and fit the workers under
- * it: each holds a connection, and the shared pool keeps one per worker. */
-static unsigned fit_workers(unsigned wanted) {
-  struct rlimit rl;
-  if (wanted == 0)
-    wanted = 1;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-    return wanted;
-  if (rl.rlim_cur < rl.rlim_max) {
-    rlim_t old = rl.rlim_cur;
-    rl.rlim_cur = rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-      rl.rlim_cur = old;
-  }
-  if (rl.rlim_cur == RLIM_INFINITY || (rlim_t)wanted * 2 + FD_RESERVE <= rl.rlim_cur)
-    return wanted;
-  unsigned fit = rl.rlim_cur > FD_RESERVE + 2 ? (unsigned)((rl.rlim_cur - FD_RESERVE) / 2) : 1;
-  fprintf(stderr, "uvcrawl: lowering -c from %u to %u to fit the open-files limit (%llu)\n", wanted,
-          fit, (unsigned long long)rl.rlim_cur);
-  return fit;
-}
 
 static int seed_all(thr_engine *eng) {
   for (size_t i = 0; i < eng->cfg->n_seeds; i++) {
@@ -430,12 +483,14 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, FILE *records,
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* timed waits use thr_now_ns's clock */
   pthread_mutex_init(&eng->crawl_lock, NULL);
   pthread_cond_init(&eng->crawl_cv, &ca);
+  pthread_mutex_init(&eng->trace_lock, NULL);
+  eng->trace = cfg->trace;
+  atomic_init(&eng->busy, 0);
   pthread_condattr_destroy(&ca);
   int rc = thr_check_dns_server(cfg, err, errlen);
   if (rc != 0)
     return rc;
-  eng->workers = fit_workers(cfg->concurrency);
-  eng->pool_size = eng->workers;
+  eng->workers = cfg->concurrency > 0 ? cfg->concurrency : 1; /* fitted by the CLI */
   if ((rc = thr_visited_new(&eng->visited, cfg->seen, cfg->seen_key, 0)) != 0)
     return rc;
   rc = uc_crawl_new(&eng->crawl, cfg, records, "threads", now_ms(), err, errlen);
@@ -457,6 +512,7 @@ static void engine_free(thr_engine *eng) {
   thr_visited_free(eng->visited);
   pthread_cond_destroy(&eng->crawl_cv);
   pthread_mutex_destroy(&eng->crawl_lock);
+  pthread_mutex_destroy(&eng->trace_lock);
 }
 
 int thr_run(const uc_config *cfg, FILE *records, uc_stats *stats_out) {
@@ -481,6 +537,7 @@ int thr_run(const uc_config *cfg, FILE *records, uc_stats *stats_out) {
   sigaddset(&st.set, SIGUSR1);
   atomic_init(&st.done, false);
   pthread_sigmask(SIG_BLOCK, &st.set, &old);
+  st.early = cfg->early_signals != NULL ? (unsigned)*cfg->early_signals : 0;
   thr_worker *workers = calloc(eng->workers, sizeof *workers);
   unsigned running = 0;
   bool sig_started = false;

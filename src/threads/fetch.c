@@ -1,8 +1,13 @@
 /*
  * fetch.c - one transfer on a worker's own curl easy handle (blocking
  * curl_easy_perform, no lock held), and the curl share handle that lets
- * all workers use one connection pool, one DNS cache and one TLS session
- * cache.
+ * all workers use one DNS cache and one TLS session cache.
+ *
+ * Note: connections are NOT shared. libcurl documents sharing its
+ * connection cache (CURL_LOCK_DATA_CONNECT) between concurrent threads as
+ * unsupported, and with 2,000 workers it double-freed a connection inside
+ * curl_easy_perform (seen here under AddressSanitizer, libcurl 7.88.1).
+ * Each worker keeps its own few connections instead (THR_WORKER_CONNS).
  *
  * The handle is configured as the loop engine configures its transfers
  * (src/loop/xfer.c, begin_fetch) and the result is collected into the same
@@ -47,8 +52,6 @@ int thr_share_init(thr_share *s) {
     rc = curl_share_setopt(s->sh, CURLSHOPT_USERDATA, s);
   if (rc == CURLSHE_OK)
     rc = curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-  if (rc == CURLSHE_OK)
-    rc = curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
   if (rc == CURLSHE_OK)
     rc = curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   return rc == CURLSHE_OK ? 0 : UC_ENOMEM;
@@ -101,8 +104,8 @@ static int xferinfo_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
 }
 
 /* The shared options of one fetch, then this engine's own: the share
- * handle (one connection pool for all workers), the abort check, and the
- * pool's size. */
+ * handle (DNS and TLS sessions), the abort check, and how many idle
+ * connections the worker's handle may keep. */
 static bool configure(thr_worker *w, const uc_fetch *f) {
   const uc_config *cfg = w->eng->cfg;
   CURL *e = w->easy;
@@ -114,9 +117,7 @@ static bool configure(thr_worker *w, const uc_fetch *f) {
   curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, w);
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L); /* or xferinfo_cb is never called */
-  /* The pool is shared: let it keep a connection for every worker (the
-   * default keeps 5 per handle). */
-  curl_easy_setopt(e, CURLOPT_MAXCONNECTS, (long)w->eng->pool_size);
+  curl_easy_setopt(e, CURLOPT_MAXCONNECTS, (long)THR_WORKER_CONNS);
   return true;
 }
 
@@ -129,7 +130,13 @@ void thr_fetch(thr_worker *w, const thr_job *job, uc_fetch_result *r) {
     r->fetch_ms = (double)(thr_now_ns() - job->dispatched_ns) / 1e6;
     return;
   }
+  if (w->eng->trace != NULL)
+    w->tr.fetch_start_ns = thr_now_ns();
   CURLcode code = curl_easy_perform(w->easy);
+  if (w->eng->trace != NULL) {
+    w->tr.curl_end_ns = thr_now_ns();
+    uc_transfer_times(&w->transfer, &w->tr.curl);
+  }
   uc_transfer_collect(&w->transfer, code, (double)(thr_now_ns() - job->dispatched_ns) / 1e6, r);
 }
 

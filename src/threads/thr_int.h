@@ -18,6 +18,7 @@
 #include "chan.h"
 #include "uvcrawl/buf.h"
 #include "uvcrawl/crawl.h"
+#include "uvcrawl/trace.h"
 #include "uvcrawl/transfer.h"
 #include "visited.h"
 
@@ -27,7 +28,11 @@ typedef enum thr_phase {
   THR_ABORTING, /* second signal or drain timeout: transfers are cut */
 } thr_phase;
 
-/* The curl share handle and its locks (connections, DNS, TLS sessions). */
+/* Connections a worker's handle keeps open between fetches: its open
+ * files are bounded by this (the CLI fits -c for 2 per worker). */
+#define THR_WORKER_CONNS 2
+
+/* The curl share handle and its locks (DNS cache, TLS sessions). */
 typedef struct thr_share {
   bool inited; /* the locks exist */
   CURLSH *sh;
@@ -39,8 +44,6 @@ typedef struct thr_share {
 typedef struct thr_engine {
   const uc_config *cfg;
   unsigned workers;   /* worker threads running (crawl_lock) */
-  unsigned pool_size; /* connections the shared pool keeps; set
-                         before any thread starts, then read-only */
 
   /* crawl_lock protects crawl (and so stats, the frontier, its buckets and
    * per-host counts, the record output), fatal and signals.
@@ -61,6 +64,14 @@ typedef struct thr_engine {
   thr_visited *visited; /* thread-safe on its own (own locks or CAS) */
   thr_share share;
   uint64_t start_ns;
+
+  /* --trace (NULL: none). trace_lock protects the writer, which is not
+   * thread-safe; a leaf: taken holding no other lock, and held only to
+   * format and write a few events. busy counts workers with a job (for
+   * the trace's counter; relaxed, only maintained with --trace). */
+  uc_trace *trace;
+  pthread_mutex_t trace_lock;
+  atomic_uint busy;
 } thr_engine;
 
 /* A fetch on its way to a worker. */
@@ -76,6 +87,10 @@ typedef struct thr_worker {
   pthread_t tid;
   CURL *easy;             /* reused: curl_easy_reset between fetches */
   uc_transfer transfer;   /* the current fetch: options, body, limits (shared code) */
+  struct {                /* --trace only: this worker's id, the fetch's times */
+    uint64_t tid, fetch_start_ns, curl_end_ns, parse_start_ns;
+    uc_trace_curl curl;
+  } tr;
 } thr_worker;
 
 /* engine.c */

@@ -4,17 +4,52 @@ the site exactly, asks once per name, and records NXDOMAIN as a dns error."""
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
+import time
 
 import uvtest
 from uvtest import Failure, Testweb, check, run_crawl, stop
 
 
-def free_udp_port():
+def free_port():
+    """A port free on 127.0.0.1 for both UDP and TCP (dnsmasq takes both)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                    return port
+                except OSError:
+                    continue
+
+
+def dns_answers(port, name="h0001.test"):
+    """True once a server on 127.0.0.1:port answers an A query for name."""
+    query = struct.pack(">HHHHHH", 0x5eed, 0x0100, 1, 0, 0, 0)
+    query += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+    query += struct.pack(">HH", 1, 1)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        s.settimeout(0.2)
+        try:
+            s.sendto(query, ("127.0.0.1", port))
+            reply, _ = s.recvfrom(512)
+        except OSError:  # refused (not listening yet) or timed out
+            return False
+    return reply[:2] == query[:2]
+
+
+def wait_for_dns(proc, port, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise Failure(f"dnsmasq exited ({proc.returncode}): {proc.stderr.read()}")
+        if dns_answers(port):
+            return
+    raise Failure("dnsmasq did not answer in time")
 
 
 def start_dnsmasq(port):
@@ -33,8 +68,16 @@ def start_dnsmasq(port):
 
 def test():
     a = uvtest.parse_args()
-    port = free_udp_port()
-    dns, log = start_dnsmasq(port)
+    for attempt in range(5):  # the port can be taken between our check and dnsmasq's bind
+        port = free_port()
+        dns, log = start_dnsmasq(port)
+        try:
+            wait_for_dns(dns, port)  # a query before it listens fails, and is cached
+            break
+        except Failure:
+            stop(dns)
+            if attempt == 4:
+                raise
     try:
         with Testweb(a.testweb, ["--seed", "9", "--hosts", "6", "--pages", "20",
                                  "--links", "6", "--cross", "40"]) as tw:

@@ -63,6 +63,21 @@ def test():
                   f"round {i}: {len(recs)} complete records, stats written")
             if rc == 130:
                 check("left unfetched" in err, f"round {i}: summary says what was left")
+        # A signal in the first milliseconds, before the engine has set up
+        # its own signal handling, still ends the crawl gracefully.
+        for i, delay in enumerate((0.01, 0.03, 0.06)):
+            out, stats = os.path.join(d, f"early{i}.jsonl"), os.path.join(d, f"early{i}.json")
+            p = start_crawl(a, tw, out, stats)
+            time.sleep(delay)  # the moment to interrupt, not a wait for an event
+            p.send_signal(signal.SIGINT)
+            rc = wait_exit(p, DRAIN_S + 10, f"early signal at {delay}s")
+            st = read_stats(stats)
+            if st is None:  # before main(): the default action, exit by signal
+                check(rc == -signal.SIGINT, f"signal at {delay} s, before main: killed ({rc})")
+                continue
+            check(rc == 130 and st["interrupted"], f"signal at {delay} s: exit 130 ({rc})")
+            read_records(out)
+
         out, stats = os.path.join(d, "twice.jsonl"), os.path.join(d, "twice.json")
         p = start_crawl(a, tw, out, stats)
         try:

@@ -176,6 +176,40 @@ static void test_item_fields(void **state) {
   uc_frontier_free(f);
 }
 
+/* Items carry their push time and the token wait they sat through (for
+ * --trace): {queued_ms, wait_from_ms, wait_until_ms} per pop. */
+static void test_wait_times(void **state) {
+  (void)state;
+  uc_frontier_opts o = {.rate = 1, .burst = 1, .per_host = 10};
+  uc_frontier *f = make(&o);
+  uc_fhost *a = host(f, "a.test");
+  push(f, a, "a1", 10);
+  push(f, a, "a2", 20);
+  static const struct {
+    uint64_t pop_at, queued, from, until;
+    const char *push_url; /* pushed at pop_at after the pop, or NULL */
+  } cases[] = {
+      {10, 10, 10, 10, NULL},        /* a token at once: no wait */
+      {1010, 20, 20, 1010, NULL},    /* waited from its push to the token */
+      {1500, 0, 0, 0, "a3"},         /* (push only) */
+      {2100, 1500, 1500, 2010, NULL}, /* host waited since 1010, a3 since 1500 */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (cases[i].push_url != NULL) {
+      push(f, a, cases[i].push_url, cases[i].pop_at);
+      continue;
+    }
+    uc_frontier_item it;
+    assert_int_equal(uc_frontier_pop(f, cases[i].pop_at, &it, NULL), 0);
+    assert_int_equal(it.queued_ms, cases[i].queued);
+    assert_int_equal(it.wait_from_ms, cases[i].from);
+    assert_int_equal(it.wait_until_ms, cases[i].until);
+    free(it.url);
+    free(it.parent);
+  }
+  uc_frontier_free(f);
+}
+
 /* A host without a token is never picked; wake_ms says when it gets one. */
 static void test_token_gate(void **state) {
   (void)state;
@@ -598,7 +632,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_new_and_hosts),   cmocka_unit_test(test_fifo),
       cmocka_unit_test(test_front_insertion), cmocka_unit_test(test_item_fields),
-      cmocka_unit_test(test_token_gate),      cmocka_unit_test(test_per_host_cap),
+      cmocka_unit_test(test_token_gate),
+      cmocka_unit_test(test_wait_times),      cmocka_unit_test(test_per_host_cap),
       cmocka_unit_test(test_hold_release),    cmocka_unit_test(test_defer),
       cmocka_unit_test(test_set_rate),        cmocka_unit_test(test_fairness),
       cmocka_unit_test(test_clear),           cmocka_unit_test(test_random_simulation),
