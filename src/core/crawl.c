@@ -22,6 +22,9 @@
 #define HOPS_OF(k) ((k) >> 8)
 #define MAKE_KIND(kind, hops) ((kind) | ((hops) << 8))
 
+/* RFC 9309 2.4: a cached robots.txt is used for at most 24 hours. */
+#define ROBOTS_TTL_MS (24ull * 3600 * 1000)
+
 #define RETRY_BASE_MS 1000.0
 #define RETRY_MAX_MS 30000.0
 #define RETRY_AFTER_MAX_S 60.0
@@ -33,6 +36,7 @@ typedef struct host_info {
   uc_fhost *fhost;
   uc_robots *robots;     /* NULL until robots.txt is known (or robots off) */
   robots_state robots_state;
+  uint64_t robots_at;    /* when robots.txt was last decided */
   bool too_slow;         /* Crawl-delay above --max-crawl-delay: skip the host */
   uc_fail unreachable;   /* robots.txt failed by DNS or connection: so would pages */
   uint64_t pages_queued; /* for --max-pages-per-host */
@@ -355,6 +359,26 @@ static int refuse(uc_crawl *c, uc_frontier_item *item, uc_fail why, uint64_t now
   return rc;
 }
 
+/* robots.txt is older than ROBOTS_TTL_MS: put the page back and fetch the
+ * rules again in front of it (the token this pop took is not given back). */
+static int refresh_robots(uc_crawl *c, uc_frontier_item *item, uint64_t now_ms) {
+  host_info *h = uc_fhost_data(item->host);
+  uc_buf url = UC_BUF_INIT;
+  int rc = uc_frontier_push(c->frontier, item->host, item->url, item->parent, item->depth,
+                            item->kind, item->attempts, true, now_ms);
+  if (rc == 0)
+    rc = uc_buf_printf(&url, "%s/robots.txt", uc_fhost_key(item->host));
+  if (rc == 0)
+    rc = uc_frontier_push(c->frontier, item->host, url.data, NULL, 0, UC_KIND_ROBOTS, 1, true,
+                          now_ms);
+  h->robots_state = ROBOTS_NONE;
+  uc_frontier_done(c->frontier, item->host, now_ms);
+  uc_buf_free(&url);
+  free(item->url);
+  free(item->parent);
+  return rc;
+}
+
 /* Move the held-back links of the next level into the frontier. */
 static int advance_level(uc_crawl *c, uint64_t now_ms) {
   pending_link *p = c->next_level;
@@ -413,6 +437,10 @@ int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_m
     if (KIND_OF(item.kind) == UC_KIND_ROBOTS) {
       uc_frontier_hold(c->frontier, item.host);
       h->robots_state = ROBOTS_PENDING;
+    } else if (h->robots_state == ROBOTS_DONE && now_ms - h->robots_at >= ROBOTS_TTL_MS) {
+      if ((rc = refresh_robots(c, &item, now_ms)) != 0)
+        return rc;
+      continue;
     } else if (h->too_slow || h->unreachable != UC_FAIL_NONE) {
       uc_fail why = h->too_slow ? UC_FAIL_CRAWL_DELAY : h->unreachable;
       if ((rc = refuse(c, &item, why, now_ms)) != 0)
@@ -529,6 +557,7 @@ static int robots_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint6
   uc_robots_free(h->robots);
   h->robots = rules;
   h->robots_state = ROBOTS_DONE;
+  h->robots_at = now_ms;
   double delay = rules != NULL ? uc_robots_crawl_delay(rules) : -1.0;
   if (delay > c->cfg->max_crawl_delay_s) {
     h->too_slow = true;

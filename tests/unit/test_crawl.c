@@ -215,6 +215,30 @@ static void test_robots_retry(void **state) {
   finish(&h);
 }
 
+/* A day later, robots.txt is fetched again before the next page, and the
+ * new rules apply (RFC 9309 2.4). */
+static void test_robots_refetched_after_a_day(void **state) {
+  (void)state;
+  harness h;
+  start(&h, NULL);
+  const uint64_t day = 24ull * 3600 * 1000;
+  assert_int_equal(uc_crawl_seed(h.crawl, "http://a.test/", 0), 0);
+  uc_fetch_result allow = {.status = 404, .retry_after_s = -1};
+  reply_result(&h, next_now(&h, 0), allow, 0);
+  reply(&h, next_now(&h, 1), 200, "<a href=/late>x</a>", 1);
+  uc_fetch *again = next_now(&h, day + 5);
+  assert_string_equal(again->item.url, "http://a.test/robots.txt");
+  const char *deny = "User-agent: *\nDisallow: /late\n";
+  uc_fetch_result rules = {.status = 200, .body = deny, .body_len = strlen(deny),
+                           .retry_after_s = -1};
+  reply_result(&h, again, rules, day + 6);
+  assert_int_equal(next_rc(&h, day + 6, NULL), UC_EEMPTY); /* /late refused, not handed out */
+  assert_true(uc_crawl_finished(h.crawl));
+  assert_int_equal(count_lines(records(&h), "\"error\":\"robots\""), 1);
+  assert_int_equal(uc_crawl_stats(h.crawl)->robots_fetches, 2);
+  finish(&h);
+}
+
 /* Links and redirect targets are deduped; a page is never handed out twice. */
 static void test_dedup_and_redirects(void **state) {
   (void)state;
@@ -408,6 +432,7 @@ int main(void) {
       cmocka_unit_test(test_crawl_delay),
       cmocka_unit_test(test_robots_outcomes),
       cmocka_unit_test(test_robots_retry),
+      cmocka_unit_test(test_robots_refetched_after_a_day),
       cmocka_unit_test(test_dedup_and_redirects),
       cmocka_unit_test(test_depth_levels),
       cmocka_unit_test(test_retries),
