@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "uvcrawl/error.h"
+#include "pct.h"
 
 /* One Allow or Disallow line, normalized once at parse time. */
 typedef struct robots_rule {
@@ -50,21 +51,6 @@ static bool is_space(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\v' || c == '\f';
 }
 
-static bool is_unreserved(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
-static int hex_value(unsigned char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 static unsigned char to_lower(unsigned char c) {
   return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
 }
@@ -99,11 +85,11 @@ static size_t robots_normalize(char *out, const char *in, size_t n) {
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)in[i];
     if (c == '%' && n - i >= 3) {
-      int hi = hex_value((unsigned char)in[i + 1]);
-      int lo = hex_value((unsigned char)in[i + 2]);
+      int hi = uc_pct_hex_value((unsigned char)in[i + 1]);
+      int lo = uc_pct_hex_value((unsigned char)in[i + 2]);
       if (hi >= 0 && lo >= 0) {
         unsigned char v = (unsigned char)(hi << 4 | lo);
-        if (is_unreserved(v)) {
+        if (uc_pct_unreserved(v)) {
           out[o++] = (char)v;
         } else {
           out[o++] = '%';

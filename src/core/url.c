@@ -21,6 +21,7 @@
 
 #include "uvcrawl/buf.h"
 #include "uvcrawl/error.h"
+#include "pct.h"
 
 /* A reference longer than this is refused before any work is done. */
 #define REF_MAX_LEN (4 * UC_URL_MAX_LEN)
@@ -42,23 +43,8 @@ static bool is_digit(unsigned char c) {
   return c >= '0' && c <= '9';
 }
 
-static int hex_value(unsigned char c) {
-  if (is_digit(c))
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 static char ascii_lower(char c) {
   return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-/* RFC 3986 2.3 unreserved: ALPHA DIGIT - . _ ~ */
-static bool is_unreserved(unsigned char c) {
-  return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 /* Where a percent-normalized string goes: decides the bytes kept raw. */
@@ -71,7 +57,7 @@ enum pct_part {
 
 /* May this byte stand unencoded in `part`? '%' is handled by the caller. */
 static bool is_raw_ok(unsigned char c, enum pct_part part) {
-  if (is_unreserved(c))
+  if (uc_pct_unreserved(c))
     return true;
   switch (c) {
   case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+':
@@ -101,10 +87,10 @@ static int append_pct(uc_buf *b, unsigned char c) {
 static int append_normalized(uc_buf *b, const char *s, enum pct_part part) {
   for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
     int rc;
-    if (*p == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0) {
-      unsigned char c = (unsigned char)(hex_value(p[1]) * 16 + hex_value(p[2]));
+    if (*p == '%' && uc_pct_hex_value(p[1]) >= 0 && uc_pct_hex_value(p[2]) >= 0) {
+      unsigned char c = (unsigned char)(uc_pct_hex_value(p[1]) * 16 + uc_pct_hex_value(p[2]));
       p += 2;
-      if (is_unreserved(c))
+      if (uc_pct_unreserved(c))
         rc = uc_buf_append(b, &c, 1);
       else
         rc = append_pct(b, c);

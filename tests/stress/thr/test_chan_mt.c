@@ -21,6 +21,7 @@
 
 #include "chan.h"
 #include "uvcrawl/error.h"
+#include "check.h"
 
 #define PRODUCERS 32
 #define CONSUMERS 32
@@ -29,15 +30,6 @@
 #define CAPACITY 4
 #define ROUNDS 1000
 
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                              \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fputc('\n', stderr);                                                                         \
-      exit(1);                                                                                     \
-    }                                                                                              \
-  } while (0)
 
 static struct {
   pthread_barrier_t start, end;

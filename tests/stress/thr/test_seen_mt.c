@@ -18,21 +18,13 @@
 #include "lfset.h"
 #include "uvcrawl/error.h"
 #include "visited.h"
+#include "check.h"
 
 #define THREADS 64
 #define KEYS 64
 #define ROUNDS 1000
 #define LF_LOG2 8 /* 256 slots: KEYS at 25% load, with long shared chains */
 
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                              \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fputc('\n', stderr);                                                                         \
-      exit(1);                                                                                     \
-    }                                                                                              \
-  } while (0)
 
 static struct {
   pthread_barrier_t start, end;

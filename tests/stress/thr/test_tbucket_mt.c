@@ -15,20 +15,12 @@
 #include <stdlib.h>
 
 #include "uvcrawl/tbucket.h"
+#include "check.h"
 
 #define THREADS 64
 #define ROUNDS 40
 #define MAX_TAKES 4096
 
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                              \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fputc('\n', stderr);                                                                         \
-      exit(1);                                                                                     \
-    }                                                                                              \
-  } while (0)
 
 static struct {
   pthread_mutex_t lock; /* protects everything below */
