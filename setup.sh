@@ -34,22 +34,35 @@ build() {
   ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { cat "$dir.ninja.log" >&2; return 1; }
 }
 
+# The demo's testweb, stopped by PID when the demo ends, also on failure.
+demo_tmp=""
+demo_tw_pid=""
+stop_demo_testweb() {
+  if [ -n "$demo_tw_pid" ]; then
+    kill "$demo_tw_pid" 2>/dev/null || true
+    wait "$demo_tw_pid" 2>/dev/null || true
+    demo_tw_pid=""
+  fi
+  [ -z "$demo_tmp" ] || rm -rf "$demo_tmp"
+}
+
 demo() {
   build build
-  local tmp port tw_pid
-  tmp=$(mktemp -d)
-  build/tests/testweb/testweb --listen 127.0.0.1:0 --port-file "$tmp/port" \
+  local port
+  demo_tmp=$(mktemp -d)
+  trap stop_demo_testweb EXIT
+  build/tests/testweb/testweb --listen 127.0.0.1:0 --port-file "$demo_tmp/port" \
     --hosts 300 --pages 60 --links 20 --cross 30 --latency 50 --jitter 100 \
-    --page-bytes 6000 --seed 42 &
-  tw_pid=$!
-  trap 'kill "$tw_pid" 2>/dev/null; wait "$tw_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-  for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-  [ -s "$tmp/port" ] || { echo "setup: testweb did not start" >&2; exit 1; }
-  port=$(cat "$tmp/port")
+    --page-bytes 6000 --seed 42 2>/dev/null &
+  demo_tw_pid=$!
+  for _ in $(seq 100); do [ -s "$demo_tmp/port" ] && break; sleep 0.1; done
+  [ -s "$demo_tmp/port" ] || { echo "setup: testweb did not start" >&2; exit 1; }
+  port=$(cat "$demo_tmp/port")
   echo "demo: crawling a synthetic web of 300 hosts x 60 pages on 127.0.0.1:$port" >&2
   build/src/cli/uvcrawl --resolve "*.test:$port:127.0.0.1" --scope any \
     -c 2000 --per-host 4 --rate 20 --burst 4 --parse-threads 1 --progress \
     -o build/demo.jsonl --stats build/demo-stats.json "http://h0001.test:$port/"
+  stop_demo_testweb
   echo "demo: records in build/demo.jsonl ($(wc -l <build/demo.jsonl) lines)," \
     "statistics in build/demo-stats.json" >&2
 }
