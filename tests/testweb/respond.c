@@ -103,6 +103,18 @@ void tw_respond_error(int status, tw_resp *resp)
   error_page(resp, status);
 }
 
+/* A --huge-bytes HTML body: a small head, then streamed filler (never held
+ * in memory at once). */
+static void huge_page(tw_resp *resp, const tw_opts *o)
+{
+    tw_buf_puts(&resp->body, "<!DOCTYPE html>\n<html><body>\n");
+    resp->stream = TW_STREAM_HUGE;
+    resp->stream_len = o->huge_bytes > resp->body.len
+                           ? o->huge_bytes - resp->body.len : 0;
+    begin_head(resp, 200, "text/html; charset=utf-8");
+    end_head(resp, resp->body.len + resp->stream_len);
+}
+
 static void redirect(tw_resp *resp, const char *location)
 {
   tw_buf_printf(&resp->body,
@@ -247,12 +259,7 @@ static void page(tw_responder *r, const tw_http_req *req, int host, int n,
     resp->reset = 1;
     return;
   case TW_FAULT_HUGE:
-    tw_buf_puts(&resp->body, "<!DOCTYPE html>\n<html><body>\n");
-    resp->stream = TW_STREAM_HUGE;
-    resp->stream_len = o->huge_bytes > resp->body.len
-                           ? o->huge_bytes - resp->body.len : 0;
-    begin_head(resp, 200, "text/html; charset=utf-8");
-    end_head(resp, resp->body.len + resp->stream_len);
+    huge_page(resp, o);
     return;
   case TW_FAULT_REDIRECT:
     snprintf(path, sizeof(path), "/d%d/p%dr.html", n % 10, n);
@@ -316,12 +323,7 @@ static void special(tw_responder *r, const tw_http_req *req, tw_route rt,
     simple(resp, 200, "text/html; charset=utf-8");
     break;
   case TW_R_FHUGE:
-    tw_buf_puts(&resp->body, "<!DOCTYPE html>\n<html><body>\n");
-    resp->stream = TW_STREAM_HUGE;
-    resp->stream_len = o->huge_bytes > resp->body.len
-                           ? o->huge_bytes - resp->body.len : 0;
-    begin_head(resp, 200, "text/html; charset=utf-8");
-    end_head(resp, resp->body.len + resp->stream_len);
+    huge_page(resp, o);
     break;
   case TW_R_FENDLESS:
     resp->stream = TW_STREAM_ENDLESS;
