@@ -92,6 +92,14 @@ int uc_url_origin(const char *url, char **out);
 int uc_url_host(const char *url, char *buf, size_t buflen);
 
 /**
+ * The host (as uc_url_host()) and the port to connect to (the scheme's
+ * default when the URL names none) of a URL, from one parse.
+ * @param port  set on success.
+ * @return as uc_url_host().
+ */
+int uc_url_host_port(const char *url, char *buf, size_t buflen, int *port);
+
+/**
  * The "/path?query" of a URL (no fragment), percent-encoding normalized as
  * in uc_url_normalize(); what robots.txt rules are matched against.
  * @param url  absolute http(s) URL (borrowed).

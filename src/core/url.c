@@ -539,24 +539,35 @@ int uc_url_path_query(const char *url, char **out) {
   return url_part(NULL, url, PART_PATH_QUERY, out);
 }
 
-int uc_url_host(const char *url, char *buf, size_t buflen) {
+int uc_url_host_port(const char *url, char *buf, size_t buflen, int *port) {
   uc_buf b = UC_BUF_INIT;
+  char *text = NULL;
   CURLU *h = curl_url();
   if (h == NULL)
     return UC_ENOMEM;
   int rc = load_url(h, NULL, url);
   if (rc == 0)
     rc = append_host(&b, h);
+  if (rc == 0)
+    rc = curl_error(curl_url_get(h, CURLUPART_PORT, &text, CURLU_DEFAULT_PORT));
   curl_url_cleanup(h);
   if (rc == 0 && b.len >= buflen) {
     if (buflen > 0)
       buf[0] = '\0';
     rc = UC_ETOOLONG;
   }
-  if (rc == 0)
+  if (rc == 0) {
     memcpy(buf, b.data, b.len + 1);
+    *port = atoi(text);
+  }
+  curl_free(text);
   uc_buf_free(&b);
   return rc;
+}
+
+int uc_url_host(const char *url, char *buf, size_t buflen) {
+  int port;
+  return uc_url_host_port(url, buf, buflen, &port);
 }
 
 const char *uc_url_domain(const char *host) {

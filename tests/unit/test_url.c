@@ -457,6 +457,36 @@ static void test_path_query(void **state) {
   }
 }
 
+/* One parse gives the host and the port to connect to. */
+static void test_host_port(void **state) {
+  (void)state;
+  static const struct {
+    const char *url;
+    int rc;
+    const char *host;
+    int port;
+  } cases[] = {
+      {"http://X.COM:8080/a", 0, "x.com", 8080},
+      {"http://x.com/", 0, "x.com", 80},
+      {"https://x.com/", 0, "x.com", 443},
+      {"https://x.com:443/", 0, "x.com", 443},
+      {"http://[::1]:9/", 0, "[::1]", 9},
+      {"http://127.0.0.1/", 0, "127.0.0.1", 80},
+      {"ftp://x.com/", UC_ESCHEME, NULL, 0},
+      {"http://a b/", UC_EBADURL, NULL, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char buf[64];
+    int port = -1;
+    int rc = uc_url_host_port(cases[i].url, buf, sizeof buf, &port);
+    assert_int_equal(rc, cases[i].rc);
+    if (rc == 0) {
+      assert_string_equal(buf, cases[i].host);
+      assert_int_equal(port, cases[i].port);
+    }
+  }
+}
+
 static void test_host(void **state) {
   static const struct part_case cases[] = {
       {"http://X.COM:8080/a", 0, "x.com"},
@@ -524,6 +554,7 @@ int main(void) {
       cmocka_unit_test(test_origin),
       cmocka_unit_test(test_path_query),
       cmocka_unit_test(test_host),
+      cmocka_unit_test(test_host_port),
       cmocka_unit_test(test_domain),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
