@@ -4,13 +4,13 @@
  * The CLI fills a uc_config from argv (src/cli/options.c); engines read it
  * and never change it. Strings and arrays point into storage owned by
  * whoever filled the struct (argv, or the CLI's seed list) and stay valid
- * for the whole crawl.
+ * for the whole crawl. Settings only: the runtime objects an engine is
+ * started with (outputs, the trace writer) are in uc_run_env (run.h).
  */
 #ifndef UVCRAWL_CONFIG_H
 #define UVCRAWL_CONFIG_H
 
 #include <stdbool.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,9 +64,6 @@ typedef struct uc_config {
   const char *output;        /* NULL or "-": stdout */
   const char *stats_path;    /* NULL: no stats file */
   const char *trace_path;    /* --trace: NULL: no trace */
-  struct uc_trace *trace;    /* --trace's writer, opened by the CLI, or NULL; the
-                                engines write to it (the threads engine under its
-                                trace lock) and the CLI closes it */
   bool progress;
   bool quiet;
   const char *const *seeds;  /* URLs as given; normalized by the crawl */
@@ -74,10 +71,6 @@ typedef struct uc_config {
   uint64_t seen_key[2];      /* key of the visited set's hash */
   uc_seen_kind seen;         /* the threads engine's visited set (--seen) */
   uint64_t max_files;        /* the open-files limit the crawl runs under; 0: none */
-  /* SIGINT/SIGTERM that arrived before the engine installed its own
-   * handling (counted by the CLI's first handler); the engine acts on them
-   * as soon as it can. NULL: none. */
-  volatile sig_atomic_t *early_signals;
 } uc_config;
 
 /** Fill `cfg` with the polite defaults of DESIGN.md (no seeds). */

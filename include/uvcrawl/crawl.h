@@ -37,7 +37,6 @@ typedef struct uc_fetch {
   char host[256];         /* host name to resolve, lower-case, no port */
   int port;               /* the port to connect to */
   uint64_t dispatched_ms; /* when next() handed it out */
-  void *engine_data;      /* the engine's transfer, if it wants a link back */
 } uc_fetch;
 
 /** What came back from the network, as the engine saw it (all borrowed). */
@@ -53,6 +52,12 @@ typedef struct uc_fetch_result {
   double fetch_ms;          /* transfer wall time */
   double retry_after_s;     /* Retry-After in seconds, < 0 if absent */
 } uc_fetch_result;
+
+/**
+ * Fill `r` as a fetch that got no response: failure `why`, after
+ * `fetch_ms` of wall time; no status, no body, no Retry-After.
+ */
+void uc_fetch_result_failed(uc_fetch_result *r, uc_fail why, double fetch_ms);
 
 /** The outcome of parsing one page; filled by uc_crawl_parse(). */
 typedef struct uc_parsed {
@@ -74,23 +79,26 @@ typedef struct uc_parsed {
  */
 typedef int (*uc_visited_fn)(void *ctx, const char *url, size_t len);
 
-/**
- * Create a crawl.
- * @param cfg      borrowed; must outlive the crawl.
- * @param records  where JSON Lines records go (borrowed; not closed).
- * @param engine   "loop" or "threads" (borrowed static string).
- * @param err      a one-line message on failure (e.g. a bad regex).
- * @return 0, UC_EINVAL or UC_ENOMEM.
- */
-int uc_crawl_new(uc_crawl **out, const uc_config *cfg, FILE *records, const char *engine,
-                 uint64_t now_ms, char *err, size_t errlen);
+/** How to make a crawl (see uc_crawl_new). */
+typedef struct uc_crawl_opts {
+  const uc_config *cfg;  /* borrowed; must outlive the crawl */
+  FILE *records;         /* where JSON Lines records go (borrowed; not closed) */
+  const char *engine;    /* "loop" or "threads" (borrowed static string) */
+  uint64_t now_ms;       /* the engine's clock now */
+  /* The visited set for every dedup decision, or NULL for the crawl's own
+   * (a uc_seen, not thread-safe). The threads engine passes its locked or
+   * lock-free set. visited_ctx is borrowed and must outlive the crawl. */
+  uc_visited_fn visited;
+  void *visited_ctx;
+} uc_crawl_opts;
 
 /**
- * Use an external visited set (the threaded engine's locked or lock-free
- * set) for every dedup decision. Call before the first seed.
- * @param ctx  borrowed; must outlive the crawl.
+ * Create a crawl.
+ * @param opts  read during the call (its pointers are kept, see above).
+ * @param err   a one-line message on failure (e.g. a bad regex).
+ * @return 0, UC_EINVAL or UC_ENOMEM.
  */
-void uc_crawl_set_visited(uc_crawl *c, uc_visited_fn insert, void *ctx);
+int uc_crawl_new(uc_crawl **out, const uc_crawl_opts *opts, char *err, size_t errlen);
 
 /**
  * Filter a parse result's links before taking the crawl's lock: policy
@@ -163,14 +171,31 @@ size_t uc_crawl_stop(uc_crawl *c);
 /** True once uc_crawl_stop() ran. */
 bool uc_crawl_stopping(const uc_crawl *c);
 
-/** The live counters (borrowed; valid until uc_crawl_free). */
-uc_stats *uc_crawl_stats(uc_crawl *c);
+/**
+ * A fatal condition: the crawl cannot go on (records cannot be written,
+ * out of memory, a library refused a call). Remembers the first code and
+ * stops the crawl (uc_crawl_stop) if it was not stopping yet; the engine
+ * lets what is in flight finish and ends with exit 1.
+ * @param err  a negative UC_E* code; 0 is ignored.
+ */
+void uc_crawl_fail(uc_crawl *c, int err);
+
+/** The first code given to uc_crawl_fail(), or 0. */
+int uc_crawl_fatal(const uc_crawl *c);
+
+/**
+ * Whether an engine's run is over: nothing is in flight and either the
+ * engine no longer dispatches (a signal or a fatal condition) or the
+ * crawl is finished. Never earlier, so no work is lost.
+ * @param dispatching  the engine still hands out work.
+ */
+bool uc_crawl_over(const uc_crawl *c, bool dispatching);
+
+/** The live counters (borrowed, read-only; valid until uc_crawl_free). */
+const uc_stats *uc_crawl_stats(const uc_crawl *c);
 
 /** URLs queued now. */
 size_t uc_crawl_queued(const uc_crawl *c);
-
-/** Map a libcurl result code (CURLcode) to a failure kind. */
-uc_fail uc_fail_from_curl(int curl_code);
 
 /**
  * The product token of a user agent for robots.txt matching: the text

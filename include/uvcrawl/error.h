@@ -23,7 +23,8 @@
   X(EMPTY, -10, "nothing left")                              \
   X(FULL, -11, "capacity reached")                           \
   X(CLOSED, -12, "closed")                                   \
-  X(NOTFOUND, -13, "not found")
+  X(NOTFOUND, -13, "not found")                             \
+  X(LIB, -14, "a library call failed")
 
 typedef enum uc_errno {
   UC_OK = 0,

@@ -28,6 +28,7 @@
   X(CRAWL_DELAY, "crawl-delay")     \
   X(PROTOCOL, "protocol")           \
   X(ABORTED, "aborted")             \
+  X(BAD_URL, "bad-url")             \
   X(OTHER, "other")
 
 typedef enum uc_fail {

@@ -14,6 +14,7 @@
 #include "options.h"
 #include "thr.h"
 #include "uvcrawl/buf.h"
+#include "uvcrawl/run.h"
 #include "uvcrawl/stats.h"
 #include "uvcrawl/trace.h"
 
@@ -29,6 +30,8 @@ static void count_early_signal(int sig) {
   (void)sig;
   early_signals++;
 }
+
+static unsigned early_signal_count(void) { return (unsigned)early_signals; }
 
 static void catch_early_signals(void) {
   struct sigaction sa;
@@ -100,7 +103,7 @@ static void fit_open_files(uc_config *cfg) {
 /* --trace: open the file and write the trace's head before the crawl, so
  * that a bad path fails with exit 2 before any work. Time 0 is now, on
  * the engines' clock (CLOCK_MONOTONIC: uv_hrtime and thr_now_ns). */
-static int open_trace(uc_config *cfg, FILE **file) {
+static int open_trace(const uc_config *cfg, uc_trace **trace, FILE **file) {
   *file = NULL;
   if (cfg->trace_path == NULL)
     return 0;
@@ -110,7 +113,7 @@ static int open_trace(uc_config *cfg, FILE **file) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   uint64_t origin = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
   const char *engine = cfg->engine == UC_ENGINE_THREADS ? "threads" : "loop";
-  if (uc_trace_new(&cfg->trace, *file, engine, origin) != 0) {
+  if (uc_trace_new(trace, *file, engine, origin) != 0) {
     fprintf(stderr, "uvcrawl: cannot write %s\n", cfg->trace_path);
     close_output(*file, cfg->trace_path);
     *file = NULL;
@@ -120,12 +123,11 @@ static int open_trace(uc_config *cfg, FILE **file) {
 }
 
 /* Finish the trace (its tail makes it valid JSON) and close the file. */
-static int close_trace(uc_config *cfg, FILE *file) {
+static int close_trace(const uc_config *cfg, uc_trace *trace, FILE *file) {
   if (file == NULL)
     return 0;
-  int rc = uc_trace_close(cfg->trace);
-  uc_trace_free(cfg->trace);
-  cfg->trace = NULL;
+  int rc = uc_trace_close(trace);
+  uc_trace_free(trace);
   if (rc != 0)
     fprintf(stderr, "uvcrawl: cannot write %s\n", cfg->trace_path);
   return close_output(file, cfg->trace_path) != 0 || rc != 0 ? -1 : 0;
@@ -133,8 +135,8 @@ static int close_trace(uc_config *cfg, FILE *file) {
 
 static void print_version(void) {
   curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
-  printf("uvcrawl %s (libcurl %s, %s, %s)\n", UVCRAWL_VERSION, cv->version, loop_versions(),
-         "gumbo 0.10");
+  printf("uvcrawl %s (libcurl %s, %s, gumbo %s)\n", UVCRAWL_VERSION, cv->version,
+         loop_versions(), UC_GUMBO_VERSION);
 }
 
 int main(int argc, char **argv) {
@@ -162,7 +164,13 @@ int main(int argc, char **argv) {
     cfg->seen_key[0] = (uint64_t)(uintptr_t)&opts ^ 0x9e3779b97f4a7c15ull;
 
   fit_open_files(cfg);
-  cfg->early_signals = &early_signals;
+  if (cfg->engine == UC_ENGINE_LOOP && cfg->parse_threads > 0) {
+    /* libuv's pool reads its size from the environment once, at first
+     * use; set it here, before any thread exists, not inside an engine. */
+    char n[16];
+    snprintf(n, sizeof n, "%u", cfg->parse_threads);
+    setenv("UV_THREADPOOL_SIZE", n, 1);
+  }
   FILE *records = open_output(cfg->output);
   FILE *stats_file = NULL;
   if (records == NULL)
@@ -172,7 +180,8 @@ int main(int argc, char **argv) {
     goto out;
   }
   FILE *trace_file = NULL;
-  if (open_trace(cfg, &trace_file) != 0) {
+  uc_run_env env = {.records = records, .early_signals = early_signal_count};
+  if (open_trace(cfg, &env.trace, &trace_file) != 0) {
     close_output(records, cfg->output);
     if (stats_file != NULL)
       close_output(stats_file, cfg->stats_path);
@@ -186,11 +195,11 @@ int main(int argc, char **argv) {
   uc_stats stats;
   memset(&stats, 0, sizeof stats);
   const char *engine = cfg->engine == UC_ENGINE_THREADS ? "threads" : "loop";
-  code = cfg->engine == UC_ENGINE_THREADS ? thr_run(cfg, records, &stats)
-                                          : loop_run(cfg, records, &stats);
+  code = cfg->engine == UC_ENGINE_THREADS ? thr_run(cfg, &env, &stats)
+                                          : loop_run(cfg, &env, &stats);
   if (close_output(records, cfg->output) != 0 && code == 0)
     code = 1;
-  if (close_trace(cfg, trace_file) != 0 && code == 0)
+  if (close_trace(cfg, env.trace, trace_file) != 0 && code == 0)
     code = 1;
   if (stats_file != NULL) {
     if ((write_stats(stats_file, &stats, engine) != 0 ||

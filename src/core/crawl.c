@@ -2,7 +2,6 @@
 #include "uvcrawl/crawl.h"
 
 #include <assert.h>
-#include <curl/curl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +66,7 @@ struct uc_crawl {
   size_t next_level_count;
   int level;                /* the depth being crawled, with --depth */
   bool stopping;            /* a signal: drop the queue, queue nothing new */
+  int fatal;                /* the first uc_crawl_fail() code, or 0 */
   bool capped;              /* --max-pages reached */
   uint64_t dispatched_pages;
   uint64_t rng;             /* backoff jitter; seeded from the config */
@@ -95,35 +95,36 @@ static int seen_visited(void *ctx, const char *url, size_t len) {
   return uc_seen_insert(ctx, url, len);
 }
 
-void uc_crawl_set_visited(uc_crawl *c, uc_visited_fn insert, void *ctx) {
-  c->visited = insert;
-  c->visited_ctx = ctx;
-}
-
-int uc_crawl_new(uc_crawl **out, const uc_config *cfg, FILE *records, const char *engine,
-                 uint64_t now_ms, char *err, size_t errlen) {
+int uc_crawl_new(uc_crawl **out, const uc_crawl_opts *o, char *err, size_t errlen) {
+  const uc_config *cfg = o->cfg;
   uc_crawl *c = calloc(1, sizeof *c);
   if (c == NULL)
     return UC_ENOMEM;
   c->cfg = cfg;
-  c->records = records;
-  c->engine = engine;
+  c->records = o->records;
+  c->engine = o->engine;
   c->next_level_tail = &c->next_level;
   c->rng = cfg->seen_key[0] ^ cfg->seen_key[1] ^ 0x5eed;
   uc_crawl_product_token(cfg->user_agent, c->product_token, sizeof c->product_token);
-  uc_seen_opts seen_opts = {.expected = 1024, .key = {cfg->seen_key[0], cfg->seen_key[1]}};
   uc_frontier_opts fopts = {.rate = cfg->rate, .burst = cfg->burst, .per_host = cfg->per_host};
-  int rc = uc_seen_new(&c->seen, &seen_opts);
+  int rc = 0;
+  if (o->visited != NULL) {
+    c->visited = o->visited;
+    c->visited_ctx = o->visited_ctx;
+  } else {
+    uc_seen_opts seen_opts = {.expected = 1024, .key = {cfg->seen_key[0], cfg->seen_key[1]}};
+    rc = uc_seen_new(&c->seen, &seen_opts);
+    c->visited = seen_visited;
+    c->visited_ctx = c->seen;
+  }
   if (rc == 0)
-    rc = uc_frontier_new(&c->frontier, &fopts, now_ms);
+    rc = uc_frontier_new(&c->frontier, &fopts, o->now_ms);
   if (rc == 0)
     rc = uc_policy_new(&c->policy, cfg, err, errlen);
   if (rc != 0) {
     uc_crawl_free(c);
     return rc;
   }
-  c->visited = seen_visited;
-  c->visited_ctx = c->seen;
   *out = c;
   return 0;
 }
@@ -403,23 +404,6 @@ static size_t drop_queue(uc_crawl *c) {
   return dropped;
 }
 
-/* Fill the parts of a fetch an engine needs to connect. */
-static int fill_fetch(uc_fetch *f) {
-  CURLU *u = curl_url();
-  char *port = NULL;
-  if (u == NULL)
-    return UC_ENOMEM;
-  int rc = UC_EBADURL;
-  if (curl_url_set(u, CURLUPART_URL, f->item.url, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-    f->port = atoi(port);
-    rc = uc_url_host(f->item.url, f->host, sizeof f->host);
-  }
-  curl_free(port);
-  curl_url_cleanup(u);
-  return rc;
-}
-
 int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_ms) {
   for (;;) {
     if (c->stopping)
@@ -457,13 +441,22 @@ int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_m
       free(path);
     }
     uc_fetch *f = calloc(1, sizeof *f);
-    if (f == NULL || fill_fetch((f->item = item, f)) != 0) {
-      /* Cannot happen for a URL the crawl normalized; treat as a failure. */
+    if (f == NULL) {
       uc_frontier_done(c->frontier, item.host, now_ms);
       free(item.url);
       free(item.parent);
-      free(f);
       return UC_ENOMEM;
+    }
+    /* The parts an engine needs to connect. Note: a normalized URL can
+     * still have a host too long to look up (over 255 bytes): that page
+     * gets a "bad-url" record, and the crawl goes on. */
+    f->item = item;
+    rc = uc_url_host_port(item.url, f->host, sizeof f->host, &f->port);
+    if (rc != 0) {
+      free(f);
+      if (rc == UC_ENOMEM || (rc = refuse(c, &item, UC_FAIL_BAD_URL, now_ms)) != 0)
+        return rc;
+      continue;
     }
     f->dispatched_ms = now_ms;
     if (++c->stats.inflight > c->stats.peak_inflight)
@@ -698,44 +691,29 @@ size_t uc_crawl_stop(uc_crawl *c) {
 
 bool uc_crawl_stopping(const uc_crawl *c) { return c->stopping; }
 
-uc_stats *uc_crawl_stats(uc_crawl *c) { return &c->stats; }
+const uc_stats *uc_crawl_stats(const uc_crawl *c) { return &c->stats; }
+
+void uc_crawl_fail(uc_crawl *c, int err) {
+  if (err == 0 || c->fatal != 0)
+    return;
+  c->fatal = err;
+  if (!c->stopping)
+    uc_crawl_stop(c);
+}
+
+int uc_crawl_fatal(const uc_crawl *c) { return c->fatal; }
+
+bool uc_crawl_over(const uc_crawl *c, bool dispatching) {
+  return c->stats.inflight == 0 && (!dispatching || c->fatal != 0 || uc_crawl_finished(c));
+}
+
+void uc_fetch_result_failed(uc_fetch_result *r, uc_fail why, double fetch_ms) {
+  memset(r, 0, sizeof *r);
+  r->fail = why;
+  r->retry_after_s = -1.0;
+  r->fetch_ms = fetch_ms;
+}
 
 size_t uc_crawl_queued(const uc_crawl *c) {
   return uc_frontier_queued(c->frontier) + c->next_level_count;
-}
-
-uc_fail uc_fail_from_curl(int curl_code) {
-  switch ((CURLcode)curl_code) {
-  case CURLE_OK:
-    return UC_FAIL_NONE;
-  case CURLE_COULDNT_RESOLVE_HOST:
-  case CURLE_COULDNT_RESOLVE_PROXY:
-    return UC_FAIL_DNS;
-  case CURLE_COULDNT_CONNECT:
-    return UC_FAIL_REFUSED;
-  case CURLE_OPERATION_TIMEDOUT:
-    return UC_FAIL_TIMEOUT;
-  case CURLE_RECV_ERROR:
-  case CURLE_SEND_ERROR:
-  case CURLE_GOT_NOTHING:
-  case CURLE_PARTIAL_FILE:
-    return UC_FAIL_RESET;
-  case CURLE_SSL_CONNECT_ERROR:
-  case CURLE_PEER_FAILED_VERIFICATION:
-    return UC_FAIL_TLS;
-  case CURLE_FILESIZE_EXCEEDED:
-  case CURLE_WRITE_ERROR:
-    return UC_FAIL_MAX_BODY;
-  case CURLE_TOO_MANY_REDIRECTS:
-    return UC_FAIL_REDIRECTS;
-  case CURLE_ABORTED_BY_CALLBACK:
-    return UC_FAIL_ABORTED;
-  case CURLE_UNSUPPORTED_PROTOCOL:
-  case CURLE_WEIRD_SERVER_REPLY:
-  case CURLE_HTTP2:
-  case CURLE_BAD_CONTENT_ENCODING:
-    return UC_FAIL_PROTOCOL;
-  default:
-    return UC_FAIL_OTHER;
-  }
 }

@@ -1,5 +1,5 @@
 /* transfer.c - one fetch on a curl easy handle, for both engines (see transfer.h). */
-#include "uvcrawl/transfer.h"
+#include "transfer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +73,41 @@ static size_t header_cb(char *data, size_t size, size_t n, void *userp) {
   return n;
 }
 
+int uc_transfer_error(CURLcode code) {
+  return code == CURLE_OK ? 0 : code == CURLE_OUT_OF_MEMORY ? UC_ENOMEM : UC_ELIB;
+}
+
+/* The options of one fetch; the first one curl refuses ends the list. */
+static CURLcode set_options(uc_transfer *t, CURL *e, const uc_config *cfg, const uc_fetch *f) {
+  bool robots = f->item.kind == UC_KIND_ROBOTS;
+  CURLcode rc = curl_easy_setopt(e, CURLOPT_URL, f->item.url);
+#define SET(opt, value) \
+  if (rc == CURLE_OK)   \
+  rc = curl_easy_setopt(e, opt, value)
+  if (t->pin != NULL)
+    SET(CURLOPT_RESOLVE, t->pin); /* curl does no lookup */
+  SET(CURLOPT_WRITEFUNCTION, write_cb);
+  SET(CURLOPT_WRITEDATA, t);
+  SET(CURLOPT_HEADERFUNCTION, header_cb);
+  SET(CURLOPT_HEADERDATA, t);
+  SET(CURLOPT_USERAGENT, cfg->user_agent);
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_ACCEPT_ENCODING, ""); /* all curl decodes: gzip, br, zstd */
+  SET(CURLOPT_TIMEOUT_MS, (long)(cfg->timeout_s * 1000));
+  SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->connect_timeout_s * 1000));
+  SET(CURLOPT_LOW_SPEED_LIMIT, (long)UC_LOW_SPEED_BYTES);
+  SET(CURLOPT_LOW_SPEED_TIME, (long)UC_LOW_SPEED_SECONDS);
+  SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cfg->max_body);
+  SET(CURLOPT_PROTOCOLS_STR, "http,https"); /* libcurl >= 7.85 */
+  SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  /* Pages: a redirect is a link, deduped and gated like one. robots.txt:
+   * RFC 9309 asks crawlers to follow at least five redirects. */
+  SET(CURLOPT_FOLLOWLOCATION, robots ? 1L : 0L);
+  SET(CURLOPT_MAXREDIRS, 5L);
+#undef SET
+  return rc;
+}
+
 int uc_transfer_setup(uc_transfer *t, CURL *e, const uc_config *cfg, const uc_fetch *f,
                       const char *addr) {
   t->easy = e;
@@ -87,33 +122,12 @@ int uc_transfer_setup(uc_transfer *t, CURL *e, const uc_config *cfg, const uc_fe
     if ((t->pin = curl_slist_append(NULL, entry)) == NULL)
       return UC_ENOMEM;
   }
-  bool robots = f->item.kind == UC_KIND_ROBOTS;
   curl_easy_reset(e); /* keeps the handle's connections and caches */
-  curl_easy_setopt(e, CURLOPT_URL, f->item.url);
-  if (t->pin != NULL)
-    curl_easy_setopt(e, CURLOPT_RESOLVE, t->pin); /* curl does no lookup */
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, cfg->user_agent);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* all curl decodes: gzip, br, zstd */
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(cfg->timeout_s * 1000));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->connect_timeout_s * 1000));
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)UC_LOW_SPEED_BYTES);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)UC_LOW_SPEED_SECONDS);
-  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cfg->max_body);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  /* Pages: a redirect is a link, deduped and gated like one. robots.txt:
-   * RFC 9309 asks crawlers to follow at least five redirects. */
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, robots ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-  return 0;
+  return uc_transfer_error(set_options(t, e, cfg, f));
 }
 
-void uc_transfer_collect(uc_transfer *t, int curl_code, double fetch_ms, uc_fetch_result *r) {
+void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
+                         uc_fetch_result *r) {
   long status = 0;
   char *ct = NULL, *eff = NULL, *loc = NULL;
   curl_off_t retry_after = 0;
@@ -125,7 +139,7 @@ void uc_transfer_collect(uc_transfer *t, int curl_code, double fetch_ms, uc_fetc
   memset(r, 0, sizeof *r);
   r->fail = t->body_too_big      ? UC_FAIL_MAX_BODY
             : t->headers_too_big ? UC_FAIL_HEADERS
-                                 : uc_fail_from_curl(curl_code);
+                                 : uc_transfer_fail(curl_code);
   r->status = (int)status;
   r->content_type = ct;
   r->final_url = eff;
@@ -164,4 +178,40 @@ void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
   t->header_bytes = 0;
   t->keep_body = t->body_too_big = t->headers_too_big = false;
   t->fetch = NULL;
+}
+
+uc_fail uc_transfer_fail(CURLcode code) {
+  switch (code) {
+  case CURLE_OK:
+    return UC_FAIL_NONE;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+    return UC_FAIL_DNS;
+  case CURLE_COULDNT_CONNECT:
+    return UC_FAIL_REFUSED;
+  case CURLE_OPERATION_TIMEDOUT:
+    return UC_FAIL_TIMEOUT;
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+    return UC_FAIL_RESET;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+    return UC_FAIL_TLS;
+  case CURLE_FILESIZE_EXCEEDED:
+  case CURLE_WRITE_ERROR:
+    return UC_FAIL_MAX_BODY;
+  case CURLE_TOO_MANY_REDIRECTS:
+    return UC_FAIL_REDIRECTS;
+  case CURLE_ABORTED_BY_CALLBACK:
+    return UC_FAIL_ABORTED;
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_WEIRD_SERVER_REPLY:
+  case CURLE_HTTP2:
+  case CURLE_BAD_CONTENT_ENCODING:
+    return UC_FAIL_PROTOCOL;
+  default:
+    return UC_FAIL_OTHER;
+  }
 }

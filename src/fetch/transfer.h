@@ -1,15 +1,19 @@
 /*
  * transfer - what both engines do with a curl easy handle: configure it for
- * one fetch (limits, body sink, header cap, --resolve pins) and read the
- * outcome back into a uc_fetch_result. The engines differ only in how the
- * handle runs (a multi on libuv, or curl_easy_perform on a worker) and add
- * their own options after uc_transfer_setup().
+ * one fetch (limits, body sink, header cap, --resolve pins), read the
+ * outcome back into a uc_fetch_result, and translate CURLcode values into
+ * the crawl's failure kinds. The engines differ only in how the handle
+ * runs (a multi on libuv, or curl_easy_perform on a worker) and add their
+ * own options after uc_transfer_setup().
+ *
+ * Engine support, not core: this is where libcurl's easy interface meets
+ * the crawl, so that src/core knows nothing of curl but its URL API.
  *
  * A uc_transfer belongs to one fetch at a time; not thread-safe, but each
  * worker or loop transfer has its own.
  */
-#ifndef UVCRAWL_TRANSFER_H
-#define UVCRAWL_TRANSFER_H
+#ifndef UVCRAWL_FETCH_TRANSFER_H
+#define UVCRAWL_FETCH_TRANSFER_H
 
 #include <curl/curl.h>
 #include <stdbool.h>
@@ -49,7 +53,9 @@ bool uc_transfer_pin(const uc_config *cfg, const char *host, int port, char addr
  * @param addr  the address to connect to, handed to curl with
  *              CURLOPT_RESOLVE so that curl does no lookup; NULL to use a
  *              --resolve pin if one matches, else let curl resolve.
- * @return 0 or UC_ENOMEM. `t` must have been zeroed or reset before.
+ * @return 0, UC_ENOMEM, or UC_ELIB (this libcurl refused an option: every
+ *         fetch would fail the same way, so engines stop the crawl).
+ *         `t` must have been zeroed or reset before.
  */
 int uc_transfer_setup(uc_transfer *t, CURL *easy, const uc_config *cfg, const uc_fetch *f,
                       const char *addr);
@@ -62,7 +68,16 @@ int uc_transfer_setup(uc_transfer *t, CURL *easy, const uc_config *cfg, const uc
  * @param curl_code  the transfer's CURLcode.
  * @param fetch_ms   the wall time the engine measured.
  */
-void uc_transfer_collect(uc_transfer *t, int curl_code, double fetch_ms, uc_fetch_result *r);
+void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms, uc_fetch_result *r);
+
+/** The failure kind of a libcurl result code (UC_FAIL_NONE for CURLE_OK). */
+uc_fail uc_transfer_fail(CURLcode code);
+
+/**
+ * A UC_E* code for a curl_easy_setopt / curl_multi_setopt result: 0,
+ * UC_ENOMEM, or UC_ELIB for anything else (an option this libcurl lacks).
+ */
+int uc_transfer_error(CURLcode code);
 
 /**
  * Read curl's phase times (CURLINFO_*_TIME_T, microseconds) of the fetch
@@ -76,4 +91,4 @@ void uc_transfer_times(const uc_transfer *t, uc_trace_curl *out);
  */
 void uc_transfer_reset(uc_transfer *t, bool keep_buffer);
 
-#endif /* UVCRAWL_TRANSFER_H */
+#endif /* UVCRAWL_FETCH_TRANSFER_H */

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "transfer.h"
 #include "uvcrawl/error.h"
-#include "uvcrawl/transfer.h"
 
 #define TTL_MIN_MS 30000u      /* hosts-file answers carry no TTL */
 #define TTL_MAX_MS 3600000u
@@ -49,7 +49,9 @@ struct loop_dns {
   uv_idle_t deliver;     /* tells waiters, outside any c-ares callback */
   unsigned open_handles; /* timer + deliver; freed when both closed */
   const uc_config *cfg;
-  uc_stats *stats;
+  uint64_t queries;      /* queries sent */
+  uint64_t cache_hits;   /* answered from a pin or the cache */
+  bool poll_failed;      /* a socket could not be watched (said once) */
   dns_entry **buckets;
   size_t nbuckets, nentries;
   dns_entry *ready;
@@ -151,6 +153,14 @@ static dns_socket *find_socket(loop_dns *d, ares_socket_t fd, dns_socket ***link
   return NULL;
 }
 
+/* A DNS socket that cannot be watched: its queries time out, so the
+ * names fail as "dns"; say why once, with libuv's own error. */
+static void poll_failed(loop_dns *d, int uv_err) {
+  if (!d->poll_failed)
+    fprintf(stderr, "uvcrawl: cannot watch a DNS socket: %s\n", uv_strerror(uv_err));
+  d->poll_failed = true;
+}
+
 /* c-ares tells which sockets to watch. Note: it calls this with 0, 0
  * before it closes a socket, so the poll handle stops before the fd goes. */
 static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writable) {
@@ -167,8 +177,10 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writab
   }
   if (s == NULL) {
     s = calloc(1, sizeof *s);
-    if (s == NULL || uv_poll_init_socket(d->loop, &s->poll, fd) != 0) {
+    int rc = s == NULL ? UV_ENOMEM : uv_poll_init_socket(d->loop, &s->poll, fd);
+    if (rc != 0) {
       free(s); /* c-ares times the query out; the waiters see a failure */
+      poll_failed(d, rc);
       return;
     }
     s->fd = fd;
@@ -177,8 +189,10 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writab
     s->next = d->sockets;
     d->sockets = s;
   }
-  uv_poll_start(&s->poll, (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0),
-                socket_poll_cb);
+  int rc = uv_poll_start(&s->poll, (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0),
+                         socket_poll_cb);
+  if (rc != 0)
+    poll_failed(d, rc); /* the query times out like a lost answer */
 }
 
 static void deliver_cb(uv_idle_t *idle) {
@@ -246,19 +260,19 @@ int loop_dns_resolve(loop_dns *d, const char *host, int port, char addr[LOOP_DNS
                      loop_dns_waiter *w, loop_dns_cb cb, void *arg, uint64_t now_ms) {
   d->now_ms = now_ms;
   if (uc_transfer_pin(d->cfg, host, port, addr)) {
-    d->stats->dns_cache_hits++;
+    d->cache_hits++;
     return 0;
   }
   dns_entry *e = find_entry(d, host);
   if (e != NULL && e->state != ENTRY_PENDING && e->expires_ms > now_ms && !e->in_ready) {
-    d->stats->dns_cache_hits++;
+    d->cache_hits++;
     if (e->state == ENTRY_FAILED)
       return UC_ENOTFOUND;
     memcpy(addr, e->addr, LOOP_DNS_ADDR_MAX);
     return 0;
   }
   if (e == NULL && (e = add_entry(d, host)) == NULL)
-    return UC_ENOTFOUND;
+    return UC_ENOMEM;
   w->next = NULL;
   w->cb = cb;
   w->arg = arg;
@@ -269,15 +283,15 @@ int loop_dns_resolve(loop_dns *d, const char *host, int port, char addr[LOOP_DNS
   if (e->in_ready)
     return UC_EAGAIN; /* answered; the idle handle tells everyone soon */
   e->state = ENTRY_PENDING;
-  d->stats->dns_queries++;
+  d->queries++;
   struct ares_addrinfo_hints hints = {.ai_flags = ARES_AI_NOSORT, .ai_family = AF_UNSPEC};
   ares_getaddrinfo(d->channel, host, NULL, &hints, addrinfo_cb, e);
   arm_timer(d);
   return UC_EAGAIN;
 }
 
-int loop_dns_new(loop_dns **out, uv_loop_t *loop, const uc_config *cfg, uc_stats *stats,
-                 char *err, size_t errlen) {
+int loop_dns_new(loop_dns **out, uv_loop_t *loop, const uc_config *cfg, char *err,
+                 size_t errlen) {
   loop_dns *d = calloc(1, sizeof *d);
   if (d == NULL || (d->buckets = calloc(64, sizeof *d->buckets)) == NULL) {
     free(d);
@@ -286,7 +300,6 @@ int loop_dns_new(loop_dns **out, uv_loop_t *loop, const uc_config *cfg, uc_stats
   d->nbuckets = 64;
   d->loop = loop;
   d->cfg = cfg;
-  d->stats = stats;
   struct ares_options opts = {.sock_state_cb = sock_state_cb, .sock_state_cb_data = d,
                               .timeout = 2000, .tries = 2};
   int rc = ares_library_init(ARES_LIB_INIT_ALL);
@@ -354,6 +367,11 @@ void loop_dns_close(loop_dns *d) {
   d->ready = NULL;
   uv_close((uv_handle_t *)&d->timer, handle_closed_cb);
   uv_close((uv_handle_t *)&d->deliver, handle_closed_cb);
+}
+
+void loop_dns_counts(const loop_dns *d, uint64_t *queries, uint64_t *cache_hits) {
+  *queries = d->queries;
+  *cache_hits = d->cache_hits;
 }
 
 const char *loop_dns_version(void) {

@@ -12,10 +12,10 @@
 #define UVCRAWL_LOOP_DNS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "uvcrawl/config.h"
-#include "uvcrawl/stats.h"
 
 #define LOOP_DNS_ADDR_MAX 64 /* an IPv6 literal in brackets fits (= UC_ADDR_MAX) */
 
@@ -37,22 +37,25 @@ typedef struct loop_dns_waiter {
 /**
  * Create the resolver.
  * @param cfg    borrowed (dns_server, resolve pins); must outlive it.
- * @param stats  borrowed; dns_queries and dns_cache_hits are counted there.
  * @param err    a one-line message on failure.
  * @return 0, UC_EINVAL (bad --dns-server) or UC_ENOMEM / UC_EIO.
  */
-int loop_dns_new(loop_dns **out, uv_loop_t *loop, const uc_config *cfg, uc_stats *stats,
-                 char *err, size_t errlen);
+int loop_dns_new(loop_dns **out, uv_loop_t *loop, const uc_config *cfg, char *err,
+                 size_t errlen);
 
 /**
  * Resolve `host` for a connection to `port`.
  * @return 0 with the answer in addr (from a pin or the cache, no callback),
- *         UC_ENOTFOUND (a cached failure, no callback), or UC_EAGAIN: `w`
+ *         UC_ENOTFOUND (a cached failure, no callback), UC_ENOMEM (no
+ *         room for a cache entry, no callback), or UC_EAGAIN: `w`
  *         is queued and w->cb will be called exactly once, later, from the
  *         loop (never from inside this call).
  */
 int loop_dns_resolve(loop_dns *d, const char *host, int port, char addr[LOOP_DNS_ADDR_MAX],
                      loop_dns_waiter *w, loop_dns_cb cb, void *arg, uint64_t now_ms);
+
+/** How many queries were sent, and how many lookups a pin or the cache answered. */
+void loop_dns_counts(const loop_dns *d, uint64_t *queries, uint64_t *cache_hits);
 
 /** Cancel every query; each waiter's callback runs with UC_ECLOSED. */
 void loop_dns_cancel_all(loop_dns *d);

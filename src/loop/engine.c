@@ -21,9 +21,6 @@
 #include "loop_int.h"
 #include "uvcrawl/error.h"
 
-#define PROGRESS_MS 500
-#define TRACE_SAMPLE_MS 100 /* --trace counters */
-
 static void dispatch_cb(uv_idle_t *idle);
 static void begin_close(loop_engine *eng);
 
@@ -40,10 +37,8 @@ static void gate_cb(uv_timer_t *t) { loop_kick(t->data); }
 static void dispatch_cb(uv_idle_t *idle) {
   loop_engine *eng = idle->data;
   uv_idle_stop(idle);
-  if (eng->fatal != 0 && eng->phase == PHASE_RUNNING) {
-    eng->phase = PHASE_DRAINING; /* records cannot be written: stop */
-    uc_crawl_stop(eng->crawl);
-  }
+  if (uc_crawl_fatal(eng->crawl) != 0 && eng->phase == PHASE_RUNNING)
+    eng->phase = PHASE_DRAINING; /* uc_crawl_fail stopped the crawl */
   while (eng->phase == PHASE_RUNNING && eng->stats->inflight < eng->concurrency) {
     uv_update_time(&eng->loop);
     uint64_t now = loop_now_ms(eng), wake = 0;
@@ -57,12 +52,12 @@ static void dispatch_cb(uv_idle_t *idle) {
     } else if (rc == UC_EEMPTY) {
       break;
     } else {
-      eng->fatal = rc;
+      uc_crawl_fail(eng->crawl, rc);
+      eng->phase = PHASE_DRAINING;
       break;
     }
   }
-  if (eng->stats->inflight == 0 && eng->phase != PHASE_CLOSING &&
-      (eng->phase != PHASE_RUNNING || eng->fatal != 0 || uc_crawl_finished(eng->crawl)))
+  if (eng->phase != PHASE_CLOSING && uc_crawl_over(eng->crawl, eng->phase == PHASE_RUNNING))
     begin_close(eng);
 }
 
@@ -71,7 +66,7 @@ static void abort_transfers(loop_engine *eng) {
   if (eng->phase == PHASE_CLOSING || eng->phase == PHASE_ABORTING)
     return;
   eng->phase = PHASE_ABORTING;
-  eng->stats->interrupted = 2;
+  eng->interrupted = 2;
   loop_xfer_abort_all(eng);
   loop_kick(eng);
 }
@@ -82,7 +77,7 @@ static void signal_cb(uv_signal_t *s, int signum) {
   loop_engine *eng = s->data;
   if (++eng->signals == 1 && eng->phase == PHASE_RUNNING) {
     eng->phase = PHASE_DRAINING;
-    eng->stats->interrupted = 1;
+    eng->interrupted = 1;
     uc_crawl_stop(eng->crawl);
     uv_timer_stop(&eng->gate_timer);
     uv_timer_start(&eng->drain_timer, drain_timeout_cb,
@@ -95,16 +90,9 @@ static void signal_cb(uv_signal_t *s, int signum) {
 
 static void progress_cb(uv_timer_t *t) {
   loop_engine *eng = t->data;
-  const uc_stats *s = eng->stats;
-  double secs = (double)(uv_hrtime() - eng->start_ns) / 1e9;
-  uint64_t errors = 0;
-  for (int i = 1; i < UC_FAIL_COUNT_; i++)
-    errors += s->failures[i];
-  fprintf(stderr,
-          "\r\033[K%" PRIu64 " pages  %.0f/s  %" PRIu64 " in flight  %zu queued  %" PRIu64
-          " hosts  %" PRIu64 " errors",
-          s->pages, secs > 0 ? (double)s->pages / secs : 0.0, s->inflight,
-          uc_crawl_queued(eng->crawl), s->hosts, errors);
+  uc_progress p;
+  uc_run_progress_take(eng->crawl, &p);
+  uc_run_progress_print(stderr, &p, (double)(uv_hrtime() - eng->start_ns) / 1e9);
   eng->progress_shown = true;
 }
 
@@ -119,8 +107,8 @@ static void trace_sample_cb(uv_timer_t *t) {
   uc_trace_counter(eng->trace, "parsing in the pool", now, (double)eng->parsing);
   uc_trace_counter(eng->trace, "event-loop lag (ms)", now, lag_ms);
   /* libuv fires it when the loop's clock reaches now + timeout. */
-  eng->trace_due_ns = (uv_now(&eng->loop) + TRACE_SAMPLE_MS) * 1000000;
-  uv_timer_start(t, trace_sample_cb, TRACE_SAMPLE_MS, 0);
+  eng->trace_due_ns = (uv_now(&eng->loop) + UC_TRACE_SAMPLE_MS) * 1000000;
+  uv_timer_start(t, trace_sample_cb, UC_TRACE_SAMPLE_MS, 0);
 }
 
 /* Every transfer is done: close the handles; uv_run returns after the
@@ -136,6 +124,7 @@ static void begin_close(loop_engine *eng) {
   if (eng->trace != NULL)
     uv_close((uv_handle_t *)&eng->trace_timer, NULL);
   loop_curl_close(eng);
+  loop_dns_counts(eng->dns, &eng->dns_queries, &eng->dns_cache_hits);
   loop_dns_close(eng->dns);
   eng->dns = NULL;
 }
@@ -147,21 +136,6 @@ static unsigned connection_cache_size(const uc_config *cfg) {
   if (cfg->max_files > 0 && size + UC_FD_RESERVE > cfg->max_files)
     size = cfg->max_files > 2 * UC_FD_RESERVE ? cfg->max_files - UC_FD_RESERVE : 1;
   return size < cfg->concurrency ? cfg->concurrency : (unsigned)size;
-}
-
-static int seed_all(loop_engine *eng) {
-  for (size_t i = 0; i < eng->cfg->n_seeds; i++) {
-    int rc = uc_crawl_seed(eng->crawl, eng->cfg->seeds[i], loop_now_ms(eng));
-    if (rc == UC_ENOMEM)
-      return rc;
-    if (rc != 0)
-      fprintf(stderr, "uvcrawl: skipping seed '%s': %s\n", eng->cfg->seeds[i], uc_strerror(rc));
-  }
-  return 0;
-}
-
-static sig_atomic_t cfg_early(const loop_engine *eng) {
-  return eng->cfg->early_signals != NULL ? *eng->cfg->early_signals : 0;
 }
 
 static void init_handles(loop_engine *eng) {
@@ -176,7 +150,8 @@ static void init_handles(loop_engine *eng) {
   uv_signal_start(&eng->sigint, signal_cb, SIGINT);
   uv_signal_start(&eng->sigterm, signal_cb, SIGTERM);
   /* Signals that came before libuv took them (see main.c): act now. */
-  for (sig_atomic_t i = 0; cfg_early(eng) > i; i++)
+  unsigned early = eng->env->early_signals != NULL ? eng->env->early_signals() : 0;
+  for (unsigned i = 0; i < early; i++)
     signal_cb(&eng->sigint, SIGINT);
   /* Signal handles must not keep the loop alive on their own. */
   uv_unref((uv_handle_t *)&eng->sigint);
@@ -186,44 +161,43 @@ static void init_handles(loop_engine *eng) {
     uc_trace_name_thread(eng->trace, eng->loop_tid, "loop thread");
     uv_timer_init(&eng->loop, &eng->trace_timer);
     eng->trace_timer.data = eng;
-    eng->trace_due_ns = (uv_now(&eng->loop) + TRACE_SAMPLE_MS) * 1000000;
-    uv_timer_start(&eng->trace_timer, trace_sample_cb, TRACE_SAMPLE_MS, 0);
+    eng->trace_due_ns = (uv_now(&eng->loop) + UC_TRACE_SAMPLE_MS) * 1000000;
+    uv_timer_start(&eng->trace_timer, trace_sample_cb, UC_TRACE_SAMPLE_MS, 0);
     uv_unref((uv_handle_t *)&eng->trace_timer);
   }
   if (eng->cfg->progress && isatty(STDERR_FILENO)) {
-    uv_timer_start(&eng->progress_timer, progress_cb, PROGRESS_MS, PROGRESS_MS);
+    uv_timer_start(&eng->progress_timer, progress_cb, UC_PROGRESS_MS, UC_PROGRESS_MS);
     uv_unref((uv_handle_t *)&eng->progress_timer);
   }
 }
 
-int loop_run(const uc_config *cfg, FILE *records, uc_stats *stats_out) {
+int loop_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {
   loop_engine eng_storage, *eng = &eng_storage;
   char err[256] = "";
   memset(eng, 0, sizeof *eng);
   eng->cfg = cfg;
-  eng->trace = cfg->trace;
+  eng->env = env;
+  eng->trace = env->trace;
   eng->concurrency = cfg->concurrency; /* fitted to the open-files limit by the CLI */
   eng->max_connects = connection_cache_size(cfg);
-  if (cfg->parse_threads > 0) {
-    /* The pool is libuv's; it reads its size once, at first use. */
-    char n[16];
-    snprintf(n, sizeof n, "%u", cfg->parse_threads);
-    setenv("UV_THREADPOOL_SIZE", n, 1);
-  }
   if (uv_loop_init(&eng->loop) != 0) {
     fputs("uvcrawl: cannot start the event loop\n", stderr);
     return 1;
   }
   eng->start_ns = uv_hrtime();
-  int rc = uc_crawl_new(&eng->crawl, cfg, records, "loop", loop_now_ms(eng), err, sizeof err);
+  uc_crawl_opts copts = {.cfg = cfg, .records = env->records, .engine = "loop",
+                         .now_ms = loop_now_ms(eng)};
+  int rc = uc_crawl_new(&eng->crawl, &copts, err, sizeof err);
   if (rc == 0) {
     eng->stats = uc_crawl_stats(eng->crawl);
-    rc = seed_all(eng);
+    rc = uc_run_seed(eng->crawl, cfg, loop_now_ms(eng));
   }
   if (rc == 0)
-    rc = loop_dns_new(&eng->dns, &eng->loop, cfg, eng->stats, err, sizeof err);
-  if (rc == 0 && (rc = loop_curl_init(eng)) != 0)
+    rc = loop_dns_new(&eng->dns, &eng->loop, cfg, err, sizeof err);
+  if (rc == 0 && (rc = loop_curl_init(eng)) != 0) {
+    snprintf(err, sizeof err, "cannot start libcurl's multi interface: %s", uc_strerror(rc));
     loop_dns_close(eng->dns);
+  }
   if (rc != 0) {
     fprintf(stderr, "uvcrawl: %s\n", err[0] ? err : uc_strerror(rc));
     uv_run(&eng->loop, UV_RUN_DEFAULT);
@@ -239,13 +213,11 @@ int loop_run(const uc_config *cfg, FILE *records, uc_stats *stats_out) {
   int closed = uv_loop_close(&eng->loop);
   if (closed != 0)
     fprintf(stderr, "uvcrawl: internal error: handles left open (%s)\n", uv_strerror(closed));
-  eng->stats->elapsed_s = (double)(uv_hrtime() - eng->start_ns) / 1e9;
-  if (fflush(records) != 0 && eng->fatal == 0)
-    eng->fatal = UC_EIO;
-  *stats_out = *eng->stats;
-  int code = eng->fatal != 0 || closed != 0 ? 1 : eng->signals > 0 ? 130 : 0;
-  if (eng->fatal != 0)
-    fprintf(stderr, "uvcrawl: crawl stopped: %s\n", uc_strerror(eng->fatal));
+  uc_run_outcome end = {.elapsed_s = (double)(uv_hrtime() - eng->start_ns) / 1e9,
+                        .signals = eng->signals, .interrupted = eng->interrupted,
+                        .dns_queries = eng->dns_queries, .dns_cache_hits = eng->dns_cache_hits,
+                        .internal_error = closed != 0};
+  int code = uc_run_end(eng->crawl, env, &end, stats_out);
   uc_crawl_free(eng->crawl);
   return code;
 }

@@ -13,8 +13,9 @@
 #include "dns.h"
 #include "uvcrawl/buf.h"
 #include "uvcrawl/crawl.h"
+#include "uvcrawl/run.h"
 #include "uvcrawl/trace.h"
-#include "uvcrawl/transfer.h"
+#include "transfer.h"
 
 typedef enum loop_phase {
   PHASE_RUNNING,  /* dispatching */
@@ -24,13 +25,14 @@ typedef enum loop_phase {
 } loop_phase;
 
 typedef struct loop_xfer loop_xfer;
-typedef struct curl_sock curl_sock;
+typedef struct loop_sock loop_sock;
 
 typedef struct loop_engine {
   uv_loop_t loop;
   const uc_config *cfg;
+  const uc_run_env *env; /* records, trace writer, early signals (borrowed) */
   uc_crawl *crawl;
-  uc_stats *stats;     /* the crawl's live counters */
+  const uc_stats *stats; /* the crawl's live counters (read-only) */
   CURLM *multi;
   loop_dns *dns;
   uv_timer_t curl_timer;     /* CURLMOPT_TIMERFUNCTION */
@@ -43,10 +45,12 @@ typedef struct loop_engine {
   unsigned concurrency;
   unsigned max_connects;     /* curl's connection cache, within the fd limit */
   unsigned signals;          /* how many SIGINT/SIGTERM arrived */
-  int fatal;                 /* a UC_E* code that ends the crawl with exit 1 */
+  int interrupted;           /* 0, 1 (drained) or 2 (aborted), for the summary */
+  uint64_t dns_queries, dns_cache_hits; /* the resolver's counts, read at close */
   uint64_t start_ns;
   loop_xfer *xfers;          /* every live transfer, for abort */
-  curl_sock *socks;          /* every socket curl asked us to watch */
+  loop_sock *socks;          /* every socket curl asked us to watch */
+  int sock_error;            /* the last libuv error watching one, for the message */
   unsigned parsing;          /* transfers in the uv_work_t pool */
   bool progress_shown;
   uc_trace *trace;           /* --trace, or NULL (see trace.c in xfer.c) */
@@ -55,13 +59,17 @@ typedef struct loop_engine {
   uint64_t loop_tid;         /* the loop thread's id, for parse spans */
 } loop_engine;
 
-/* Transfer states (one state machine per URL; see xfer.c). */
+/* Transfer states (one state machine per URL; see xfer.c for the legal
+ * transitions). Each state's function runs when the transfer enters it. */
 typedef enum xfer_state {
-  XFER_RESOLVING, /* waiting for c-ares or the DNS cache */
-  XFER_FETCHING,  /* an easy handle in the multi */
-  XFER_FETCHED,   /* curl is done with it; decide whether to parse */
+  XFER_NEW,       /* made by loop_xfer_start, not started */
+  XFER_RESOLVING, /* waiting for c-ares (or about to ask the cache) */
+  XFER_RESOLVED,  /* the lookup answered (or failed): start curl or give up */
+  XFER_FETCHING,  /* an easy handle in the multi; curl drives it */
+  XFER_FETCHED,   /* curl is done with it (or it was cut): parse or not */
   XFER_PARSING,   /* body in the uv_work_t pool */
-  XFER_DONE,      /* handed back to the crawl; about to be freed */
+  XFER_DONE,      /* handed back to the crawl and freed */
+  XFER_STATE_COUNT_
 } xfer_state;
 
 struct loop_xfer {
@@ -70,12 +78,14 @@ struct loop_xfer {
   xfer_state state;
   loop_xfer *prev, *next; /* eng->xfers */
   loop_dns_waiter dns_wait;
+  int dns_rc;            /* the lookup's result: 0, or a UC_E* code */
   char addr[LOOP_DNS_ADDR_MAX];
   CURL *easy;
   uc_transfer transfer;  /* options, body, header cap: shared with the threads engine */
   uint64_t started_ns;
   uc_fetch_result result;
   uc_parsed parsed;
+  int parse_rc;          /* uc_crawl_parse's result: 0 or UC_ENOMEM */
   uint64_t parse_ns;
   uv_work_t work;
   struct {                 /* --trace only: when each phase ended (uv_hrtime) */
@@ -93,5 +103,7 @@ int loop_curl_init(loop_engine *eng);
 void loop_curl_close(loop_engine *eng);
 void loop_xfer_start(loop_engine *eng, uc_fetch *fetch);
 void loop_xfer_abort_all(loop_engine *eng);
+/* Whether a transfer may go from one state to the other (asserted). */
+bool loop_xfer_transition_ok(xfer_state from, xfer_state to);
 
 #endif /* UVCRAWL_LOOP_INT_H */

@@ -17,7 +17,8 @@
  *  - crawl_lock (thr_engine): the uc_crawl and all that lives in it: the
  *    frontier with its per-host token buckets and in-flight counts (so
  *    --rate and --per-host hold across all workers), robots rules, stats,
- *    the record stream; and eng->fatal, eng->signals. Held around every
+ *    the record stream, its fatal code; and eng->signals, eng->interrupted.
+ *    Held around every
  *    uc_crawl_* call except uc_crawl_parse, uc_crawl_prefilter and
  *    uc_crawl_wants_parse, which only read the crawl's configuration and
  *    call the (thread-safe) visited set. crawl_cv goes with it.
@@ -80,8 +81,6 @@
 #include "thr_int.h"
 #include "uvcrawl/error.h"
 
-#define PROGRESS_MS 500
-#define TRACE_SAMPLE_MS 100 /* --trace counters */
 #define NS_PER_MS 1000000ull
 
 uint64_t thr_now_ns(void) {
@@ -117,45 +116,35 @@ static int work_on(thr_worker *w, thr_job *job, uc_fetch_result *r, uc_parsed *p
   thr_engine *eng = w->eng;
   if (get_phase(eng) != THR_RUNNING) {
     /* Handed out before the stop but not started: do not start it now. */
-    memset(r, 0, sizeof *r);
-    r->fail = UC_FAIL_ABORTED;
-    r->retry_after_s = -1.0;
-    r->fetch_ms = (double)(thr_now_ns() - job->dispatched_ns) / 1e6;
+    uc_fetch_result_failed(r, UC_FAIL_ABORTED, (double)(thr_now_ns() - job->dispatched_ns) / 1e6);
     return 0;
   }
-  thr_fetch(w, job, r);
-  if (get_phase(eng) == THR_ABORTING || !uc_crawl_wants_parse(eng->crawl, job->fetch, r))
-    return 0;
+  int rc = thr_fetch(w, job, r);
+  if (rc != 0 || get_phase(eng) == THR_ABORTING ||
+      !uc_crawl_wants_parse(eng->crawl, job->fetch, r))
+    return rc;
   uint64_t t0 = thr_now_ns();
   w->tr.parse_start_ns = t0;
-  /* A parse that runs out of memory says so in parsed->rc; the page is
-   * then recorded without links, as the loop engine does. */
-  uc_crawl_parse(job->fetch, r, parsed);
+  /* A parse that runs out of memory lost the page's links: fatal, as in
+   * the loop engine (the page is still recorded). */
+  rc = uc_crawl_parse(job->fetch, r, parsed);
   *parse_ns = thr_now_ns() - t0;
-  return uc_crawl_prefilter(eng->crawl, job->fetch, parsed);
+  return rc != 0 ? rc : uc_crawl_prefilter(eng->crawl, job->fetch, parsed);
 }
 
 /* --trace: write a job's spans (before uc_crawl_complete frees its fetch). */
 static void trace_job(thr_worker *w, const thr_job *job, const uc_fetch_result *r,
                       uint64_t parse_ns) {
-  const uc_frontier_item *it = &job->fetch->item;
-  uc_trace_xfer tx = {
-      .url = it->url,
-      .status = r->status,
-      .error = r->fail != UC_FAIL_NONE ? uc_fail_name(r->fail) : NULL,
-      .queued_ns = it->queued_ms * NS_PER_MS,
-      .wait_from_ns = it->wait_from_ms * NS_PER_MS,
-      .wait_until_ns = it->wait_until_ms * NS_PER_MS,
-      .dispatched_ns = job->dispatched_ns,
-      .curl_end_ns = w->tr.curl_end_ns,
-      .curl = w->tr.curl,
-      .fetch_tid = w->tr.tid,
-      .fetch_start_ns = w->tr.fetch_start_ns,
-      .parse_tid = w->tr.tid,
-      .parse_start_ns = parse_ns > 0 ? w->tr.parse_start_ns : 0,
-      .parse_end_ns = w->tr.parse_start_ns + parse_ns,
-      .end_ns = thr_now_ns(),
-  };
+  uc_trace_xfer tx;
+  uc_run_trace_span(&tx, job->fetch, r);
+  tx.dispatched_ns = job->dispatched_ns;
+  tx.curl_end_ns = w->tr.curl_end_ns;
+  tx.curl = w->tr.curl;
+  tx.fetch_tid = tx.parse_tid = w->tr.tid;
+  tx.fetch_start_ns = w->tr.fetch_start_ns;
+  tx.parse_start_ns = parse_ns > 0 ? w->tr.parse_start_ns : 0;
+  tx.parse_end_ns = w->tr.parse_start_ns + parse_ns;
+  tx.end_ns = thr_now_ns();
   pthread_mutex_lock(&w->eng->trace_lock);
   uc_trace_transfer(w->eng->trace, &tx); /* a failed write is reported at the end */
   pthread_mutex_unlock(&w->eng->trace_lock);
@@ -185,11 +174,9 @@ static void *worker_main(void *arg) {
     if (eng->trace != NULL)
       trace_job(w, job, &r, parse_ns);
     pthread_mutex_lock(&eng->crawl_lock);
-    int crc = uc_crawl_complete(eng->crawl, job->fetch, &r, &parsed, parse_ns, now_ms());
-    if (rc == 0)
-      rc = crc;
-    if (rc != 0 && eng->fatal == 0)
-      eng->fatal = rc;
+    uc_crawl_fail(eng->crawl, rc);
+    uc_crawl_fail(eng->crawl, uc_crawl_complete(eng->crawl, job->fetch, &r, &parsed, parse_ns,
+                                                now_ms()));
     pthread_cond_signal(&eng->crawl_cv); /* only the dispatcher waits on it */
     pthread_mutex_unlock(&eng->crawl_lock);
     uc_parsed_free(&parsed);
@@ -207,7 +194,7 @@ static void *worker_main(void *arg) {
 static void start_drain(thr_engine *eng) {
   pthread_mutex_lock(&eng->crawl_lock);
   eng->signals++;
-  eng->stats->interrupted = 1;
+  eng->interrupted = 1;
   set_phase(eng, THR_DRAINING);
   uc_crawl_stop(eng->crawl);
   thr_chan_close(eng->work);
@@ -219,7 +206,7 @@ static void start_drain(thr_engine *eng) {
 static void start_abort(thr_engine *eng, bool by_signal) {
   pthread_mutex_lock(&eng->crawl_lock);
   eng->signals += by_signal;
-  eng->stats->interrupted = 2;
+  eng->interrupted = 2;
   if (!uc_crawl_stopping(eng->crawl))
     uc_crawl_stop(eng->crawl);
   set_phase(eng, THR_ABORTING);
@@ -308,37 +295,9 @@ static void wait_until(thr_engine *eng, uint64_t deadline_ms) {
 
 /* A fetch that will not reach a worker: hand it back as aborted. */
 static void give_back(thr_engine *eng, uc_fetch *f) {
-  uc_fetch_result r = {.fail = UC_FAIL_ABORTED, .retry_after_s = -1.0};
-  int rc = uc_crawl_complete(eng->crawl, f, &r, NULL, 0, now_ms());
-  if (rc != 0 && eng->fatal == 0)
-    eng->fatal = rc;
-}
-
-/* The --progress line, the loop engine's format; from a snapshot taken
- * under crawl_lock, printed without it. */
-typedef struct progress {
-  uint64_t pages, inflight, hosts, errors;
-  size_t queued;
-} progress;
-
-static void take_progress(thr_engine *eng, progress *p) {
-  const uc_stats *s = eng->stats;
-  p->pages = s->pages;
-  p->inflight = s->inflight;
-  p->hosts = s->hosts;
-  p->queued = uc_crawl_queued(eng->crawl);
-  p->errors = 0;
-  for (int i = 1; i < UC_FAIL_COUNT_; i++)
-    p->errors += s->failures[i];
-}
-
-static void print_progress(const thr_engine *eng, const progress *p) {
-  double secs = (double)(thr_now_ns() - eng->start_ns) / 1e9;
-  fprintf(stderr,
-          "\r\033[K%" PRIu64 " pages  %.0f/s  %" PRIu64 " in flight  %zu queued  %" PRIu64
-          " hosts  %" PRIu64 " errors",
-          p->pages, secs > 0 ? (double)p->pages / secs : 0.0, p->inflight, p->queued, p->hosts,
-          p->errors);
+  uc_fetch_result r;
+  uc_fetch_result_failed(&r, UC_FAIL_ABORTED, 0);
+  uc_crawl_fail(eng->crawl, uc_crawl_complete(eng->crawl, f, &r, NULL, 0, now_ms()));
 }
 
 /* --trace: the counters, from a snapshot taken under crawl_lock (held on
@@ -361,14 +320,12 @@ static void trace_sample(thr_engine *eng) {
  * was shown. */
 static bool dispatch(thr_engine *eng) {
   bool show = eng->cfg->progress && isatty(STDERR_FILENO), shown = false;
-  uint64_t next_progress = show ? now_ms() + PROGRESS_MS : UINT64_MAX;
+  uint64_t next_progress = show ? now_ms() + UC_PROGRESS_MS : UINT64_MAX;
   uint64_t next_sample = eng->trace != NULL ? now_ms() : UINT64_MAX;
   pthread_mutex_lock(&eng->crawl_lock);
   for (;;) {
-    if (eng->fatal != 0 && get_phase(eng) == THR_RUNNING) {
-      set_phase(eng, THR_DRAINING); /* records cannot be written: stop */
-      uc_crawl_stop(eng->crawl);
-    }
+    if (uc_crawl_fatal(eng->crawl) != 0 && get_phase(eng) == THR_RUNNING)
+      set_phase(eng, THR_DRAINING); /* uc_crawl_fail stopped the crawl */
     uint64_t now_ns = thr_now_ns(), now = now_ns / NS_PER_MS, wake = UINT64_MAX;
     if (get_phase(eng) == THR_RUNNING && eng->stats->inflight < eng->workers) {
       uc_fetch *f = NULL;
@@ -377,7 +334,7 @@ static bool dispatch(thr_engine *eng) {
         thr_job *job = malloc(sizeof *job);
         if (job == NULL) {
           give_back(eng, f);
-          eng->fatal = UC_ENOMEM;
+          uc_crawl_fail(eng->crawl, UC_ENOMEM);
           continue;
         }
         job->fetch = f;
@@ -394,27 +351,26 @@ static bool dispatch(thr_engine *eng) {
         continue;
       }
       if (rc != UC_EAGAIN && rc != UC_EEMPTY) {
-        eng->fatal = rc;
+        uc_crawl_fail(eng->crawl, rc);
         continue;
       }
       if (rc != UC_EAGAIN)
         wake = UINT64_MAX;
     }
-    if (eng->stats->inflight == 0 &&
-        (get_phase(eng) != THR_RUNNING || eng->fatal != 0 || uc_crawl_finished(eng->crawl)))
+    if (uc_crawl_over(eng->crawl, get_phase(eng) == THR_RUNNING))
       break;
     if (now >= next_sample) {
       trace_sample(eng);
-      next_sample = now + TRACE_SAMPLE_MS;
+      next_sample = now + UC_TRACE_SAMPLE_MS;
       continue;
     }
     if (now >= next_progress) {
-      progress p;
-      take_progress(eng, &p);
+      uc_progress p;
+      uc_run_progress_take(eng->crawl, &p);
       pthread_mutex_unlock(&eng->crawl_lock);
-      print_progress(eng, &p);
+      uc_run_progress_print(stderr, &p, (double)(thr_now_ns() - eng->start_ns) / 1e9);
       shown = true;
-      next_progress = now + PROGRESS_MS;
+      next_progress = now + UC_PROGRESS_MS;
       pthread_mutex_lock(&eng->crawl_lock);
       continue;
     }
@@ -426,17 +382,6 @@ static bool dispatch(thr_engine *eng) {
 }
 
 /* ---- start and end ---------------------------------------------------- */
-
-static int seed_all(thr_engine *eng) {
-  for (size_t i = 0; i < eng->cfg->n_seeds; i++) {
-    int rc = uc_crawl_seed(eng->crawl, eng->cfg->seeds[i], now_ms());
-    if (rc == UC_ENOMEM || rc == UC_EFULL)
-      return rc;
-    if (rc != 0)
-      fprintf(stderr, "uvcrawl: skipping seed '%s': %s\n", eng->cfg->seeds[i], uc_strerror(rc));
-  }
-  return 0;
-}
 
 /* Start up to eng->workers workers; returns how many run, and lowers
  * eng->workers to that. */
@@ -473,7 +418,7 @@ static void join_workers(thr_engine *eng, thr_worker *w, unsigned n) {
 }
 
 /* Set up what the crawl needs before any thread starts. */
-static int engine_init(thr_engine *eng, const uc_config *cfg, FILE *records,
+static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *env,
                        char *err, size_t errlen) {
   eng->cfg = cfg;
   eng->start_ns = thr_now_ns();
@@ -484,7 +429,7 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, FILE *records,
   pthread_mutex_init(&eng->crawl_lock, NULL);
   pthread_cond_init(&eng->crawl_cv, &ca);
   pthread_mutex_init(&eng->trace_lock, NULL);
-  eng->trace = cfg->trace;
+  eng->trace = env->trace;
   atomic_init(&eng->busy, 0);
   pthread_condattr_destroy(&ca);
   int rc = thr_check_dns_server(cfg, err, errlen);
@@ -493,12 +438,14 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, FILE *records,
   eng->workers = cfg->concurrency > 0 ? cfg->concurrency : 1; /* fitted by the CLI */
   if ((rc = thr_visited_new(&eng->visited, cfg->seen, cfg->seen_key, 0)) != 0)
     return rc;
-  rc = uc_crawl_new(&eng->crawl, cfg, records, "threads", now_ms(), err, errlen);
+  uc_crawl_opts copts = {.cfg = cfg, .records = env->records, .engine = "threads",
+                         .now_ms = now_ms(), .visited = thr_visited_insert,
+                         .visited_ctx = eng->visited};
+  rc = uc_crawl_new(&eng->crawl, &copts, err, errlen);
   if (rc != 0)
     return rc;
   eng->stats = uc_crawl_stats(eng->crawl);
-  uc_crawl_set_visited(eng->crawl, thr_visited_insert, eng->visited);
-  if ((rc = seed_all(eng)) != 0)
+  if ((rc = uc_run_seed(eng->crawl, cfg, now_ms())) != 0)
     return rc;
   if ((rc = thr_share_init(&eng->share)) != 0)
     return rc;
@@ -515,12 +462,12 @@ static void engine_free(thr_engine *eng) {
   pthread_mutex_destroy(&eng->trace_lock);
 }
 
-int thr_run(const uc_config *cfg, FILE *records, uc_stats *stats_out) {
+int thr_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {
   thr_engine eng_storage, *eng = &eng_storage;
   char err[256] = "";
   memset(eng, 0, sizeof *eng);
   memset(stats_out, 0, sizeof *stats_out);
-  int rc = engine_init(eng, cfg, records, err, sizeof err);
+  int rc = engine_init(eng, cfg, env, err, sizeof err);
   if (rc != 0) {
     fprintf(stderr, "uvcrawl: %s\n", err[0] ? err : uc_strerror(rc));
     engine_free(eng);
@@ -537,7 +484,7 @@ int thr_run(const uc_config *cfg, FILE *records, uc_stats *stats_out) {
   sigaddset(&st.set, SIGUSR1);
   atomic_init(&st.done, false);
   pthread_sigmask(SIG_BLOCK, &st.set, &old);
-  st.early = cfg->early_signals != NULL ? (unsigned)*cfg->early_signals : 0;
+  st.early = env->early_signals != NULL ? env->early_signals() : 0;
   thr_worker *workers = calloc(eng->workers, sizeof *workers);
   unsigned running = 0;
   bool sig_started = false;
@@ -563,15 +510,10 @@ int thr_run(const uc_config *cfg, FILE *records, uc_stats *stats_out) {
 
   if (shown)
     fputs("\r\033[K", stderr);
-  if (rc != 0 && eng->fatal == 0)
-    eng->fatal = rc;
-  eng->stats->elapsed_s = (double)(thr_now_ns() - eng->start_ns) / 1e9;
-  if (fflush(records) != 0 && eng->fatal == 0)
-    eng->fatal = UC_EIO;
-  *stats_out = *eng->stats;
-  int code = eng->fatal != 0 ? 1 : eng->signals > 0 ? 130 : 0;
-  if (eng->fatal != 0)
-    fprintf(stderr, "uvcrawl: crawl stopped: %s\n", uc_strerror(eng->fatal));
+  uc_crawl_fail(eng->crawl, rc);
+  uc_run_outcome end = {.elapsed_s = (double)(thr_now_ns() - eng->start_ns) / 1e9,
+                        .signals = eng->signals, .interrupted = eng->interrupted};
+  int code = uc_run_end(eng->crawl, env, &end, stats_out);
   engine_free(eng);
   return code;
 }

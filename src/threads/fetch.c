@@ -9,9 +9,10 @@
  * curl_easy_perform (seen here under AddressSanitizer, libcurl 7.88.1).
  * Each worker keeps its own few connections instead (THR_WORKER_CONNS).
  *
- * The handle is configured as the loop engine configures its transfers
- * (src/loop/xfer.c, begin_fetch) and the result is collected into the same
- * uc_fetch_result fields, so both engines write the same records.
+ * The handle is configured by the same uc_transfer_setup as the loop
+ * engine's transfers (src/fetch/transfer.c) and the result is collected
+ * into the same uc_fetch_result fields, so both engines write the same
+ * records.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -106,29 +107,34 @@ static int xferinfo_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
 /* The shared options of one fetch, then this engine's own: the share
  * handle (DNS and TLS sessions), the abort check, and how many idle
  * connections the worker's handle may keep. */
-static bool configure(thr_worker *w, const uc_fetch *f) {
+static int configure(thr_worker *w, const uc_fetch *f) {
   const uc_config *cfg = w->eng->cfg;
   CURL *e = w->easy;
-  if (uc_transfer_setup(&w->transfer, e, cfg, f, NULL) != 0)
-    return false;
+  int rc = uc_transfer_setup(&w->transfer, e, cfg, f, NULL);
+  if (rc != 0)
+    return rc;
+  CURLcode cc = CURLE_OK;
   if (w->transfer.pin == NULL && cfg->dns_server != NULL)
-    curl_easy_setopt(e, CURLOPT_DNS_SERVERS, cfg->dns_server); /* checked at start */
-  curl_easy_setopt(e, CURLOPT_SHARE, w->eng->share.sh);
-  curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-  curl_easy_setopt(e, CURLOPT_XFERINFODATA, w);
-  curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L); /* or xferinfo_cb is never called */
-  curl_easy_setopt(e, CURLOPT_MAXCONNECTS, (long)THR_WORKER_CONNS);
-  return true;
+    cc = curl_easy_setopt(e, CURLOPT_DNS_SERVERS, cfg->dns_server); /* checked at start */
+  if (cc == CURLE_OK)
+    cc = curl_easy_setopt(e, CURLOPT_SHARE, w->eng->share.sh);
+  if (cc == CURLE_OK)
+    cc = curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+  if (cc == CURLE_OK)
+    cc = curl_easy_setopt(e, CURLOPT_XFERINFODATA, w);
+  if (cc == CURLE_OK)
+    cc = curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L); /* or xferinfo_cb is never called */
+  if (cc == CURLE_OK)
+    cc = curl_easy_setopt(e, CURLOPT_MAXCONNECTS, (long)THR_WORKER_CONNS);
+  return uc_transfer_error(cc);
 }
 
-void thr_fetch(thr_worker *w, const thr_job *job, uc_fetch_result *r) {
+int thr_fetch(thr_worker *w, const thr_job *job, uc_fetch_result *r) {
   thr_fetch_release(w);
-  if (!configure(w, job->fetch)) {
-    memset(r, 0, sizeof *r);
-    r->retry_after_s = -1.0;
-    r->fail = UC_FAIL_OTHER;
-    r->fetch_ms = (double)(thr_now_ns() - job->dispatched_ns) / 1e6;
-    return;
+  int rc = configure(w, job->fetch);
+  if (rc != 0) {
+    uc_fetch_result_failed(r, UC_FAIL_OTHER, (double)(thr_now_ns() - job->dispatched_ns) / 1e6);
+    return rc;
   }
   if (w->eng->trace != NULL)
     w->tr.fetch_start_ns = thr_now_ns();
@@ -138,6 +144,7 @@ void thr_fetch(thr_worker *w, const thr_job *job, uc_fetch_result *r) {
     uc_transfer_times(&w->transfer, &w->tr.curl);
   }
   uc_transfer_collect(&w->transfer, code, (double)(thr_now_ns() - job->dispatched_ns) / 1e6, r);
+  return 0;
 }
 
 void thr_fetch_release(thr_worker *w) {

@@ -8,12 +8,13 @@
 #include <stdio.h>
 
 #include "uvcrawl/config.h"
+#include "uvcrawl/run.h"
 #include "uvcrawl/stats.h"
 
 /**
  * Run a crawl on a pool of cfg->concurrency worker threads.
  * @param cfg      borrowed for the call.
- * @param records  JSON Lines output (borrowed, flushed, not closed).
+ * @param env      outputs and the trace writer (borrowed for the call).
  * @param stats    filled with the final counters.
  * The visited set is cfg->seen: UC_SEEN_MUTEX (striped mutexes) or
  * UC_SEEN_LOCKFREE (compare-and-swap, a fixed 2^22 slots: a crawl past
@@ -21,6 +22,6 @@
  * @return the exit code: 0 done, 1 fatal condition, 2 bad configuration,
  *         130 interrupted.
  */
-int thr_run(const uc_config *cfg, FILE *records, uc_stats *stats);
+int thr_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats);
 
 #endif /* UVCRAWL_THR_H */

@@ -18,8 +18,9 @@
 #include "chan.h"
 #include "uvcrawl/buf.h"
 #include "uvcrawl/crawl.h"
+#include "transfer.h"
+#include "uvcrawl/run.h"
 #include "uvcrawl/trace.h"
-#include "uvcrawl/transfer.h"
 #include "visited.h"
 
 typedef enum thr_phase {
@@ -46,15 +47,16 @@ typedef struct thr_engine {
   unsigned workers;   /* worker threads running (crawl_lock) */
 
   /* crawl_lock protects crawl (and so stats, the frontier, its buckets and
-   * per-host counts, the record output), fatal and signals.
+   * per-host counts, the record output, the fatal code), signals and
+   * interrupted.
    * crawl_cv (with crawl_lock) wakes the dispatcher: a completion, a
    * signal, or a token's time (a timed wait on CLOCK_MONOTONIC). */
   pthread_mutex_t crawl_lock;
   pthread_cond_t crawl_cv;
   uc_crawl *crawl;
-  uc_stats *stats;  /* the crawl's live counters */
-  int fatal;        /* a UC_E* code that ends the crawl with exit 1 */
-  unsigned signals; /* SIGINT/SIGTERM received */
+  const uc_stats *stats; /* the crawl's live counters (read-only) */
+  unsigned signals;      /* SIGINT/SIGTERM received */
+  int interrupted;       /* 0, 1 (drained) or 2 (aborted), for the summary */
 
   /* Written under crawl_lock, read by workers and curl callbacks without
    * it (atomic): see the orderings where it is used. */
@@ -102,8 +104,10 @@ void thr_share_cleanup(thr_share *s);
 /* Whether this libcurl can use --dns-server; a one-line reason if not. */
 int thr_check_dns_server(const uc_config *cfg, char *err, size_t errlen);
 /* Fetch job->fetch with w's easy handle; strings in *r are borrowed from
- * the handle and w->transfer until the next thr_fetch or thr_fetch_release. */
-void thr_fetch(thr_worker *w, const thr_job *job, uc_fetch_result *r);
+ * the handle and w->transfer until the next thr_fetch or thr_fetch_release.
+ * Returns 0, or UC_ENOMEM / UC_ELIB when the handle could not be set up
+ * (r then records the fetch as "other"; the crawl cannot go on). */
+int thr_fetch(thr_worker *w, const thr_job *job, uc_fetch_result *r);
 /* Forget the current fetch's body and pin (the handle is kept). */
 void thr_fetch_release(thr_worker *w);
 

@@ -42,7 +42,7 @@ uint64_t thr_visited_hash(const thr_visited *v, const char *url, size_t len);
 int thr_visited_insert_hash(thr_visited *v, uint64_t fp);
 
 /**
- * Insert a URL; a uc_visited_fn for uc_crawl_set_visited().
+ * Insert a URL; a uc_visited_fn for uc_crawl_opts.visited.
  * @param ctx  the thr_visited.
  * @return 1 new, 0 present, UC_ENOMEM or UC_EFULL.
  */

@@ -22,10 +22,15 @@ typedef struct harness {
   FILE *out;
   char *text; /* records written so far (open_memstream) */
   size_t len;
+  uc_visited_fn visited; /* NULL: the crawl's own set */
+  void *visited_ctx;
 } harness;
 
-static void start(harness *h, void (*tune)(uc_config *)) {
+static void start_with(harness *h, void (*tune)(uc_config *), uc_visited_fn visited,
+                       void *visited_ctx) {
   memset(h, 0, sizeof *h);
+  h->visited = visited;
+  h->visited_ctx = visited_ctx;
   uc_config_defaults(&h->cfg);
   h->cfg.rate = 0; /* unlimited unless a test says otherwise */
   if (tune)
@@ -33,8 +38,12 @@ static void start(harness *h, void (*tune)(uc_config *)) {
   h->out = open_memstream(&h->text, &h->len);
   assert_non_null(h->out);
   char err[128];
-  assert_int_equal(uc_crawl_new(&h->crawl, &h->cfg, h->out, "loop", 0, err, sizeof err), 0);
+  uc_crawl_opts o = {.cfg = &h->cfg, .records = h->out, .engine = "loop", .now_ms = 0,
+                     .visited = h->visited, .visited_ctx = h->visited_ctx};
+  assert_int_equal(uc_crawl_new(&h->crawl, &o, err, sizeof err), 0);
 }
+
+static void start(harness *h, void (*tune)(uc_config *)) { start_with(h, tune, NULL, NULL); }
 
 static void finish(harness *h) {
   uc_crawl_free(h->crawl);
@@ -388,8 +397,7 @@ static void test_prefilter(void **state) {
   (void)state;
   harness h;
   int calls = 0;
-  start(&h, robots_off);
-  uc_crawl_set_visited(h.crawl, counting_visited, &calls);
+  start_with(&h, robots_off, counting_visited, &calls);
   assert_int_equal(uc_crawl_seed(h.crawl, "http://a.test/", 0), 0);
   uc_fetch *f = next_now(&h, 0);
   const char *body = "<a href=/1>1</a><a href=/2>2</a><a href=http://other.test/>o</a>";

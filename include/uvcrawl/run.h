@@ -1,0 +1,93 @@
+/*
+ * run - what every engine does around the crawl, written once: the
+ * environment it is started in, seeding, the --progress line, the
+ * crawl's part of a transfer's trace span, and the end of a run (flush,
+ * summary counters, the stop message and the exit code).
+ *
+ * An engine (the event loop, the thread pool, a cluster agent) only
+ * decides how transfers run; everything here is the same for all of them.
+ * Like the rest of the core it never reads the clock: engines pass times
+ * in. Not thread-safe: the threads engine calls these under its crawl
+ * lock, or on snapshots it took under it.
+ */
+#ifndef UVCRAWL_RUN_H
+#define UVCRAWL_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "uvcrawl/config.h"
+#include "uvcrawl/crawl.h"
+#include "uvcrawl/stats.h"
+#include "uvcrawl/trace.h"
+
+#define UC_PROGRESS_MS 500     /* --progress: how often the line is redrawn */
+#define UC_TRACE_SAMPLE_MS 100 /* --trace: how often the counters are sampled */
+
+/**
+ * What an engine runs with besides its configuration: runtime objects
+ * owned by whoever starts it (the CLI). All borrowed for the whole run.
+ */
+typedef struct uc_run_env {
+  FILE *records;   /* JSON Lines records; flushed at the end, not closed */
+  uc_trace *trace; /* --trace's writer, or NULL; the caller closes it */
+  /* SIGINT/SIGTERM that arrived before the engine took the signals over
+   * (counted by the caller's first handler); the engine calls it once it
+   * handles them itself and acts on that many. NULL: none. */
+  unsigned (*early_signals)(void);
+} uc_run_env;
+
+/** How a run ended, as the engine saw it (for uc_run_end). */
+typedef struct uc_run_outcome {
+  double elapsed_s;        /* wall time of the run */
+  unsigned signals;        /* SIGINT/SIGTERM received */
+  int interrupted;         /* 0, 1 (drained) or 2 (aborted) */
+  uint64_t dns_queries;    /* the engine's own resolver, if it has one */
+  uint64_t dns_cache_hits;
+  bool internal_error;     /* the engine found itself in a bad state (said so) */
+} uc_run_outcome;
+
+/**
+ * Queue the configured seeds at depth 0. A seed that is not a crawlable
+ * URL is skipped with one line on stderr.
+ * @return 0, or UC_ENOMEM / UC_EFULL (the visited set is full).
+ */
+int uc_run_seed(uc_crawl *c, const uc_config *cfg, uint64_t now_ms);
+
+/** The figures of one --progress line. */
+typedef struct uc_progress {
+  uint64_t pages, inflight, hosts, errors;
+  size_t queued;
+} uc_progress;
+
+/** Take the figures of the progress line from the crawl. */
+void uc_run_progress_take(const uc_crawl *c, uc_progress *out);
+
+/**
+ * Redraw the progress line on `tty` (a terminal: it starts with a
+ * carriage return and clears the line).
+ * @param elapsed_s  time since the run started, for the pages/s figure.
+ */
+void uc_run_progress_print(FILE *tty, const uc_progress *p, double elapsed_s);
+
+/**
+ * Fill the crawl's part of a transfer's trace span: URL, outcome, and
+ * the times the frontier kept (queued, waiting for a token). The engine
+ * adds its own times (dispatch, DNS, curl, parse, end).
+ * @param f, r  borrowed for the call; `tx` borrows f's URL and the static
+ *              error name until f is handed back.
+ */
+void uc_run_trace_span(uc_trace_xfer *tx, const uc_fetch *f, const uc_fetch_result *r);
+
+/**
+ * End a run: flush the records (a failed flush is fatal), copy the final
+ * counters with the engine's outcome into `out`, say why the crawl
+ * stopped if it was fatal, and give the exit code: 1 for a fatal
+ * condition or an internal error, 130 if interrupted, else 0.
+ * Call after every transfer is handed back and before uc_crawl_free.
+ */
+int uc_run_end(uc_crawl *c, const uc_run_env *env, const uc_run_outcome *o, uc_stats *out);
+
+#endif /* UVCRAWL_RUN_H */

@@ -1,0 +1,64 @@
+/* run.c - what every engine does around the crawl (see run.h). */
+#include "uvcrawl/run.h"
+
+#include <inttypes.h>
+
+#include "uvcrawl/error.h"
+
+#define NS_PER_MS 1000000ull
+
+int uc_run_seed(uc_crawl *c, const uc_config *cfg, uint64_t now_ms) {
+  for (size_t i = 0; i < cfg->n_seeds; i++) {
+    int rc = uc_crawl_seed(c, cfg->seeds[i], now_ms);
+    if (rc == UC_ENOMEM || rc == UC_EFULL)
+      return rc;
+    if (rc != 0)
+      fprintf(stderr, "uvcrawl: skipping seed '%s': %s\n", cfg->seeds[i], uc_strerror(rc));
+  }
+  return 0;
+}
+
+void uc_run_progress_take(const uc_crawl *c, uc_progress *out) {
+  const uc_stats *s = uc_crawl_stats(c);
+  out->pages = s->pages;
+  out->inflight = s->inflight;
+  out->hosts = s->hosts;
+  out->queued = uc_crawl_queued(c);
+  out->errors = 0;
+  for (int i = 1; i < UC_FAIL_COUNT_; i++)
+    out->errors += s->failures[i];
+}
+
+void uc_run_progress_print(FILE *tty, const uc_progress *p, double elapsed_s) {
+  fprintf(tty,
+          "\r\033[K%" PRIu64 " pages  %.0f/s  %" PRIu64 " in flight  %zu queued  %" PRIu64
+          " hosts  %" PRIu64 " errors",
+          p->pages, elapsed_s > 0 ? (double)p->pages / elapsed_s : 0.0, p->inflight, p->queued,
+          p->hosts, p->errors);
+}
+
+void uc_run_trace_span(uc_trace_xfer *tx, const uc_fetch *f, const uc_fetch_result *r) {
+  const uc_frontier_item *it = &f->item;
+  *tx = (uc_trace_xfer){
+      .url = it->url,
+      .status = r->status,
+      .error = r->fail != UC_FAIL_NONE ? uc_fail_name(r->fail) : NULL,
+      .queued_ns = it->queued_ms * NS_PER_MS,
+      .wait_from_ns = it->wait_from_ms * NS_PER_MS,
+      .wait_until_ns = it->wait_until_ms * NS_PER_MS,
+  };
+}
+
+int uc_run_end(uc_crawl *c, const uc_run_env *env, const uc_run_outcome *o, uc_stats *out) {
+  if (fflush(env->records) != 0)
+    uc_crawl_fail(c, UC_EIO);
+  *out = *uc_crawl_stats(c);
+  out->elapsed_s = o->elapsed_s;
+  out->interrupted = o->interrupted;
+  out->dns_queries = o->dns_queries;
+  out->dns_cache_hits = o->dns_cache_hits;
+  int fatal = uc_crawl_fatal(c);
+  if (fatal != 0)
+    fprintf(stderr, "uvcrawl: crawl stopped: %s\n", uc_strerror(fatal));
+  return fatal != 0 || o->internal_error ? 1 : o->signals > 0 ? 130 : 0;
+}
