@@ -539,7 +539,9 @@ int uc_url_path_query(const char *url, char **out) {
   return url_part(NULL, url, PART_PATH_QUERY, out);
 }
 
-int uc_url_host_port(const char *url, char *buf, size_t buflen, int *port) {
+/* The host of a URL into buf, and its port when `port` is not NULL (the
+ * port costs one more curl_url_get: uc_url_host is on every link's path). */
+static int host_port(const char *url, char *buf, size_t buflen, int *port) {
   uc_buf b = UC_BUF_INIT;
   char *text = NULL;
   CURLU *h = curl_url();
@@ -548,7 +550,7 @@ int uc_url_host_port(const char *url, char *buf, size_t buflen, int *port) {
   int rc = load_url(h, NULL, url);
   if (rc == 0)
     rc = append_host(&b, h);
-  if (rc == 0)
+  if (rc == 0 && port != NULL)
     rc = curl_error(curl_url_get(h, CURLUPART_PORT, &text, CURLU_DEFAULT_PORT));
   curl_url_cleanup(h);
   if (rc == 0 && b.len >= buflen) {
@@ -558,16 +560,20 @@ int uc_url_host_port(const char *url, char *buf, size_t buflen, int *port) {
   }
   if (rc == 0) {
     memcpy(buf, b.data, b.len + 1);
-    *port = atoi(text);
+    if (port != NULL)
+      *port = atoi(text);
   }
   curl_free(text);
   uc_buf_free(&b);
   return rc;
 }
 
+int uc_url_host_port(const char *url, char *buf, size_t buflen, int *port) {
+  return host_port(url, buf, buflen, port);
+}
+
 int uc_url_host(const char *url, char *buf, size_t buflen) {
-  int port;
-  return uc_url_host_port(url, buf, buflen, &port);
+  return host_port(url, buf, buflen, NULL);
 }
 
 const char *uc_url_domain(const char *host) {
