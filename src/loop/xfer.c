@@ -124,7 +124,10 @@ static void drain_done(loop_engine *eng) {
 static void socket_action(loop_engine *eng, curl_socket_t fd, int flags) {
   int running;
   CURLMcode mc = curl_multi_socket_action(eng->multi, fd, flags, &running);
-  if (mc != CURLM_OK)
+  /* Note: CURLM_BAD_SOCKET is no fault: one loop turn can carry an event
+   * for a socket that curl closed while handling an earlier event of the
+   * same turn. Anything else means curl cannot go on. */
+  if (mc != CURLM_OK && mc != CURLM_BAD_SOCKET)
     multi_failed(eng, "curl_multi_socket_action", mc);
   drain_done(eng);
 }
