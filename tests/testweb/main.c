@@ -56,7 +56,7 @@ static void usage(FILE *fp)
 {
   fputs(
       "usage: testweb [options]\n"
-      "  --listen ADDR:PORT     default 127.0.0.1:0 (0 = any free port)\n"
+      "  --listen ADDR:PORT     default 127.0.0.1:0 (0 = any free port; [::1]:0 for IPv6)\n"
       "  --port-file FILE       write the bound port to FILE once listening\n"
       "  --seed N --hosts H --pages P --links L   site shape (1, 10, 100, 20)\n"
       "  --page-bytes N         pad pages to about N bytes (2000)\n"
@@ -124,8 +124,13 @@ static void parse_listen(tw_opts *o, const char *s)
     fprintf(stderr, "testweb: bad value for --listen: '%s'\n", s);
     exit(2);
   }
-  memcpy(o->listen_ip, s, (size_t)(colon - s));
-  o->listen_ip[colon - s] = '\0';
+  size_t len = (size_t)(colon - s);
+  if (len > 2 && s[0] == '[' && s[len - 1] == ']') { /* [::1]:PORT */
+    s++;
+    len -= 2;
+  }
+  memcpy(o->listen_ip, s, len);
+  o->listen_ip[len] = '\0';
   o->listen_port = (int)parse_int("listen", colon + 1, 0, 65535, 0);
 }
 

@@ -491,10 +491,13 @@ static void make_filler(tw_server *srv)
  * (reported here, once). */
 static int start_listener(tw_server *srv)
 {
-  struct sockaddr_in addr;
-  struct sockaddr_storage bound;
+  struct sockaddr_storage addr, bound;
   int len = sizeof(bound);
-  int rc = uv_ip4_addr(srv->opts->listen_ip, srv->opts->listen_port, &addr);
+  int rc = uv_ip4_addr(srv->opts->listen_ip, srv->opts->listen_port,
+                       (struct sockaddr_in *)&addr);
+  if (rc != 0) /* an IPv6 address, such as ::1 */
+    rc = uv_ip6_addr(srv->opts->listen_ip, srv->opts->listen_port,
+                     (struct sockaddr_in6 *)&addr);
   if (rc == 0)
     rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&addr, 0);
   if (rc == 0)
@@ -506,6 +509,8 @@ static int start_listener(tw_server *srv)
             srv->opts->listen_ip, srv->opts->listen_port, uv_strerror(rc));
     return rc;
   }
+  if (bound.ss_family == AF_INET6)
+    return ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
   return ntohs(((struct sockaddr_in *)&bound)->sin_port);
 }
 
