@@ -116,7 +116,8 @@ int uc_transfer_setup(uc_transfer *t, CURL *e, const uc_config *cfg, const uc_fe
   char pinned[UC_ADDR_MAX];
   if (addr == NULL && uc_transfer_pin(cfg, f->host, f->port, pinned))
     addr = pinned;
-  if (addr != NULL) {
+  /* An address equal to the host is a literal: curl needs no pin for it. */
+  if (addr != NULL && strcmp(addr, f->host) != 0) {
     char entry[sizeof f->host + UC_ADDR_MAX + 16];
     snprintf(entry, sizeof entry, "%s:%d:%s", f->host, f->port, addr);
     if ((t->pin = curl_slist_append(NULL, entry)) == NULL)

@@ -52,7 +52,8 @@ bool uc_transfer_pin(const uc_config *cfg, const char *host, int port, char addr
  * redirects (followed only for robots.txt: a page's redirect is a link).
  * @param addr  the address to connect to, handed to curl with
  *              CURLOPT_RESOLVE so that curl does no lookup; NULL to use a
- *              --resolve pin if one matches, else let curl resolve.
+ *              --resolve pin if one matches, else let curl resolve. An
+ *              address equal to the host (a literal) adds no pin.
  * @return 0, UC_ENOMEM, or UC_ELIB (this libcurl refused an option: every
  *         fetch would fail the same way, so engines stop the crawl).
  *         `t` must have been zeroed or reset before.

@@ -256,11 +256,29 @@ static void addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinf
   mark_ready(e);
 }
 
+/* An address literal as the URL has it: "[::1]" or "127.0.0.1". */
+static bool is_literal(const char *host) {
+  unsigned char buf[sizeof(struct in6_addr)];
+  size_t len = strlen(host);
+  if (len < 3 || len >= LOOP_DNS_ADDR_MAX || host[0] != '[')
+    return inet_pton(AF_INET, host, buf) == 1;
+  char v6[LOOP_DNS_ADDR_MAX];
+  memcpy(v6, host + 1, len - 2);
+  v6[len - 2] = '\0';
+  return host[len - 1] == ']' && inet_pton(AF_INET6, v6, buf) == 1;
+}
+
 int loop_dns_resolve(loop_dns *d, const char *host, int port, char addr[LOOP_DNS_ADDR_MAX],
                      loop_dns_waiter *w, loop_dns_cb cb, void *arg, uint64_t now_ms) {
   d->now_ms = now_ms;
   if (uc_transfer_pin(d->cfg, host, port, addr)) {
     d->cache_hits++;
+    return 0;
+  }
+  /* Note: a literal must not reach c-ares, which cannot look up "[::1]";
+   * the address is the host itself, and curl connects to it directly. */
+  if (is_literal(host)) {
+    snprintf(addr, LOOP_DNS_ADDR_MAX, "%s", host);
     return 0;
   }
   dns_entry *e = find_entry(d, host);

@@ -45,7 +45,8 @@ int loop_dns_new(loop_dns **out, uv_loop_t *loop, const uc_config *cfg, char *er
 
 /**
  * Resolve `host` for a connection to `port`.
- * @return 0 with the answer in addr (from a pin or the cache, no callback),
+ * @return 0 with the answer in addr (from a pin or the cache, or the host
+ *         itself when it is an address literal such as "[::1]"; no callback),
  *         UC_ENOTFOUND (a cached failure, no callback), UC_ENOMEM (no
  *         room for a cache entry, no callback), or UC_EAGAIN: `w`
  *         is queued and w->cb will be called exactly once, later, from the

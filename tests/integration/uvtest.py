@@ -60,10 +60,12 @@ def stop(proc, sig=signal.SIGTERM, timeout=20.0):
 
 
 class Testweb:
-    """testweb on 127.0.0.1 with a free port; `with Testweb(path, args) as tw`."""
+    """testweb on 127.0.0.1 (or `listen`, e.g. "[::1]:0") with a free port;
+    `with Testweb(path, args) as tw`."""
 
-    def __init__(self, binary, args, log=True):
+    def __init__(self, binary, args, log=True, listen="127.0.0.1:0"):
         self.binary = binary
+        self.listen = listen
         self.args = list(args)
         self.dir = tempfile.mkdtemp(prefix="uvtest-")
         self.log_path = os.path.join(self.dir, "requests.log") if log else None
@@ -72,7 +74,7 @@ class Testweb:
 
     def __enter__(self):
         port_file = os.path.join(self.dir, "port")
-        cmd = [self.binary, "--listen", "127.0.0.1:0", "--port-file", port_file] + self.args
+        cmd = [self.binary, "--listen", self.listen, "--port-file", port_file] + self.args
         if self.log_path:
             cmd += ["--log", self.log_path]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
