@@ -141,6 +141,11 @@ static void print_version(void) {
 
 int main(int argc, char **argv) {
   catch_early_signals();
+  /* Note: `uvcrawl ... | head -1` closes the records' pipe; SIGPIPE's
+   * default action would kill us with the stats and trace half-written.
+   * Ignored, the write fails with EPIPE instead, which stops the crawl as
+   * a fatal condition: stats and trace are finished and the exit is 1. */
+  signal(SIGPIPE, SIG_IGN);
   cli_options opts;
   int code = 2;
   /* curl converts IDN host names to punycode from the locale's charset. */
@@ -180,7 +185,10 @@ int main(int argc, char **argv) {
     goto out;
   }
   FILE *trace_file = NULL;
-  uc_run_env env = {.records = records, .early_signals = early_signal_count};
+  const char *records_name =
+      cfg->output != NULL && strcmp(cfg->output, "-") != 0 ? cfg->output : NULL;
+  uc_run_env env = {.records = records, .records_name = records_name,
+                    .early_signals = early_signal_count};
   if (open_trace(cfg, &env.trace, &trace_file) != 0) {
     close_output(records, cfg->output);
     if (stats_file != NULL)
