@@ -183,6 +183,9 @@ void uc_crawl_fail(uc_crawl *c, int err);
 /** The first code given to uc_crawl_fail(), or 0. */
 int uc_crawl_fatal(const uc_crawl *c);
 
+/** errno of the first record write that failed (EPIPE, ENOSPC, ...), or 0. */
+int uc_crawl_write_errno(const uc_crawl *c);
+
 /**
  * Whether an engine's run is over: nothing is in flight and either the
  * engine no longer dispatches (a signal or a fatal condition) or the

@@ -32,6 +32,7 @@
  */
 typedef struct uc_run_env {
   FILE *records;   /* JSON Lines records; flushed at the end, not closed */
+  const char *records_name; /* for messages: the path, or NULL for stdout */
   uc_trace *trace; /* --trace's writer, or NULL; the caller closes it */
   /* SIGINT/SIGTERM that arrived before the engine took the signals over
    * (counted by the caller's first handler); the engine calls it once it

@@ -2,6 +2,7 @@
 #include "uvcrawl/crawl.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ struct uc_crawl {
   int level;                /* the depth being crawled, with --depth */
   bool stopping;            /* a signal: drop the queue, queue nothing new */
   int fatal;                /* the first uc_crawl_fail() code, or 0 */
+  int write_errno;          /* errno of the first failed record write, or 0 */
   bool capped;              /* --max-pages reached */
   uint64_t dispatched_pages;
   uint64_t rng;             /* backoff jitter; seeded from the config */
@@ -328,8 +330,10 @@ static int write_record(uc_crawl *c, const uc_record *rec) {
   int rc = uc_record_format(&c->line, rec);
   if (rc != 0)
     return rc;
-  if (fwrite(c->line.data, 1, c->line.len, c->records) != c->line.len)
+  if (fwrite(c->line.data, 1, c->line.len, c->records) != c->line.len) {
+    c->write_errno = errno;
     return UC_EIO;
+  }
   return 0;
 }
 
@@ -702,6 +706,8 @@ void uc_crawl_fail(uc_crawl *c, int err) {
 }
 
 int uc_crawl_fatal(const uc_crawl *c) { return c->fatal; }
+
+int uc_crawl_write_errno(const uc_crawl *c) { return c->write_errno; }
 
 bool uc_crawl_over(const uc_crawl *c, bool dispatching) {
   return c->stats.inflight == 0 && (!dispatching || c->fatal != 0 || uc_crawl_finished(c));

@@ -1,7 +1,9 @@
 /* run.c - what every engine does around the crawl (see run.h). */
 #include "uvcrawl/run.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <string.h>
 
 #include "uvcrawl/error.h"
 
@@ -50,15 +52,20 @@ void uc_run_trace_span(uc_trace_xfer *tx, const uc_fetch *f, const uc_fetch_resu
 }
 
 int uc_run_end(uc_crawl *c, const uc_run_env *env, const uc_run_outcome *o, uc_stats *out) {
-  if (fflush(env->records) != 0)
-    uc_crawl_fail(c, UC_EIO);
+  int flush_errno = fflush(env->records) != 0 ? errno : 0;
+  uc_crawl_fail(c, flush_errno != 0 ? UC_EIO : 0);
   *out = *uc_crawl_stats(c);
   out->elapsed_s = o->elapsed_s;
   out->interrupted = o->interrupted;
   out->dns_queries = o->dns_queries;
   out->dns_cache_hits = o->dns_cache_hits;
   int fatal = uc_crawl_fatal(c);
-  if (fatal != 0)
+  int write_errno = uc_crawl_write_errno(c) != 0 ? uc_crawl_write_errno(c) : flush_errno;
+  const char *name = env->records_name != NULL ? env->records_name : "stdout";
+  if (fatal == UC_EIO && write_errno != 0) /* e.g. a closed pipe: say which output */
+    fprintf(stderr, "uvcrawl: crawl stopped: cannot write records to %s: %s\n", name,
+            strerror(write_errno));
+  else if (fatal != 0)
     fprintf(stderr, "uvcrawl: crawl stopped: %s\n", uc_strerror(fatal));
   return fatal != 0 || o->internal_error ? 1 : o->signals > 0 ? 130 : 0;
 }
