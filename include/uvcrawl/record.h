@@ -32,13 +32,15 @@ typedef struct uc_record {
   const char *error;        /* short error kind ("timeout", "dns", "robots", ...) or NULL -> null */
   const char *engine;       /* "loop" or "threads" */
   unsigned attempts;        /* 1 for a first try */
+  const char *cause;        /* why robots.txt was unreachable ("tls", "http-503"); NULL -> no key */
 } uc_record;
 
 /**
  * Append one record as a JSON object followed by '\n'.
  *
  * Keys, in this order: url, final_url, status, depth, parent, content_type,
- * bytes, fetch_ms, links, new_links, error, engine, attempts. fetch_ms has
+ * bytes, fetch_ms, links, new_links, error, engine, attempts, and then, only
+ * when it is set, cause. fetch_ms has
  * one decimal ("12.3"; independent of the C locale); a non-finite value is
  * null. A NULL url or engine is written as null too. The line never holds a
  * raw control character, so one record is exactly one line.

@@ -39,6 +39,7 @@ typedef struct host_info {
   uint64_t robots_at;    /* when robots.txt was last decided */
   bool too_slow;         /* Crawl-delay above --max-crawl-delay: skip the host */
   uc_fail unreachable;   /* robots.txt failed by DNS or connection: so would pages */
+  char robots_cause[24]; /* why robots.txt was unreachable ("tls", "http-503"), or "" */
   uint64_t pages_queued; /* for --max-pages-per-host */
   struct host_info *next;
 } host_info;
@@ -351,11 +352,15 @@ static void count_outcome(uc_stats *s, int status, uc_fail fail) {
     s->status_5xx++;
 }
 
-/* A URL refused before any request (robots.txt, Crawl-delay): its record. */
+/* A URL refused before any request (robots.txt, Crawl-delay): its record.
+ * A page held back because robots.txt could not be fetched says why. */
 static int refuse(uc_crawl *c, uc_frontier_item *item, uc_fail why, uint64_t now_ms) {
+  const host_info *h = uc_fhost_data(item->host);
   uc_record rec = {.url = item->url, .parent = item->parent, .depth = item->depth,
                    .links = -1, .new_links = -1, .error = uc_fail_name(why),
                    .engine = c->engine, .attempts = 0};
+  if (why == UC_FAIL_ROBOTS && h->robots_cause[0] != '\0')
+    rec.cause = h->robots_cause;
   count_outcome(&c->stats, 0, why);
   int rc = write_record(c, &rec);
   uc_frontier_done(c->frontier, item->host, now_ms);
@@ -539,12 +544,19 @@ static int robots_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint6
     uc_frontier_release(c->frontier, f->item.host, now_ms);
     return rc;
   }
-  if (r->fail == UC_FAIL_NONE && r->status >= 200 && r->status < 300)
+  h->robots_cause[0] = '\0';
+  if (r->fail == UC_FAIL_NONE && r->status >= 200 && r->status < 300) {
     rc = uc_robots_parse(&rules, r->body != NULL ? r->body : "", r->body_len, c->product_token);
-  else if (r->fail == UC_FAIL_NONE && r->status >= 400 && r->status < 500)
+  } else if (r->fail == UC_FAIL_NONE && r->status >= 400 && r->status < 500) {
     rc = uc_robots_new_allow_all(&rules); /* RFC 9309 2.3.1.3: unavailable */
-  else
+  } else {
     rc = uc_robots_new_disallow_all(&rules); /* 2.3.1.4: unreachable */
+    /* The pages' records say why: "robots" alone would hide it. */
+    if (r->fail != UC_FAIL_NONE)
+      snprintf(h->robots_cause, sizeof h->robots_cause, "%s", uc_fail_name(r->fail));
+    else
+      snprintf(h->robots_cause, sizeof h->robots_cause, "http-%d", r->status);
+  }
   /* Note: when the name does not resolve or nothing listens, the pages
    * would fail the same way; record that cause instead of "robots". */
   if (r->fail == UC_FAIL_DNS || r->fail == UC_FAIL_REFUSED || r->fail == UC_FAIL_CONNECT)

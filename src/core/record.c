@@ -206,6 +206,8 @@ int uc_record_format(uc_buf *out, const uc_record *r) {
   put_string(&w, ",\"error\":", r->error);
   put_string(&w, ",\"engine\":", r->engine);
   put_long(&w, ",\"attempts\":", (long long)r->attempts, false);
+  if (r->cause != NULL)
+    put_string(&w, ",\"cause\":", r->cause);
   put_raw(&w, "}\n");
   if (w.rc != 0)
     buf_rollback(out, len0);

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "uvcrawl/error.h"
+#include "uvcrawl/robots.h"
 
 #define KEEP_BUFFER_MAX (1u << 20) /* a reused body buffer is kept up to this size */
 
@@ -39,16 +40,27 @@ static bool may_be_html(const char *ct) {
 }
 
 /* CURLOPT_WRITEFUNCTION: keep the body while it may be parsed, cut it at
- * --max-body. Returning less than n makes curl end the transfer. */
+ * --max-body. A robots.txt has its own bound whatever --max-body says: its
+ * first UC_ROBOTS_MAX_BYTES are kept and parsed, the rest is not read (RFC
+ * 9309 2.5). Returning less than n makes curl end the transfer. */
 static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
   uc_transfer *t = userp;
+  bool robots = t->fetch->item.kind == UC_KIND_ROBOTS;
   n *= size;
   if (t->bytes == 0 && t->body.len == 0) {
     const char *ct = NULL;
     curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
-    t->keep_body = t->fetch->item.kind == UC_KIND_ROBOTS || may_be_html(ct);
+    t->keep_body = robots || may_be_html(ct);
   }
-  if (t->bytes + n > t->cfg->max_body) {
+  if (robots && t->bytes + n > UC_ROBOTS_MAX_BYTES) {
+    size_t part = (size_t)(UC_ROBOTS_MAX_BYTES - t->bytes);
+    t->bytes += part;
+    t->robots_cut = true;
+    if (uc_buf_append(&t->body, data, part) != 0)
+      t->robots_cut = false; /* out of memory: a write error, as below */
+    return 0;
+  }
+  if (!robots && t->bytes + n > t->cfg->max_body) {
     t->body_too_big = true;
     return 0;
   }
@@ -97,7 +109,8 @@ static CURLcode set_options(uc_transfer *t, CURL *e, const uc_config *cfg, const
   SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->connect_timeout_s * 1000));
   SET(CURLOPT_LOW_SPEED_LIMIT, (long)UC_LOW_SPEED_BYTES);
   SET(CURLOPT_LOW_SPEED_TIME, (long)UC_LOW_SPEED_SECONDS);
-  SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cfg->max_body);
+  if (!robots) /* a robots.txt is cut at its own bound in write_cb */
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cfg->max_body);
   SET(CURLOPT_PROTOCOLS_STR, "http,https"); /* libcurl >= 7.85 */
   SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   /* Pages: a redirect is a link, deduped and gated like one. robots.txt:
@@ -140,6 +153,7 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
   memset(r, 0, sizeof *r);
   r->fail = t->body_too_big      ? UC_FAIL_MAX_BODY
             : t->headers_too_big ? UC_FAIL_HEADERS
+            : t->robots_cut      ? UC_FAIL_NONE /* its first 500 KiB are what counts */
                                  : uc_transfer_fail(curl_code);
   r->status = (int)status;
   r->content_type = ct;
@@ -177,7 +191,7 @@ void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
     uc_buf_free(&t->body);
   t->bytes = 0;
   t->header_bytes = 0;
-  t->keep_body = t->body_too_big = t->headers_too_big = false;
+  t->keep_body = t->body_too_big = t->headers_too_big = t->robots_cut = false;
   t->fetch = NULL;
 }
 

@@ -38,6 +38,7 @@ typedef struct uc_transfer {
   bool keep_body;
   bool body_too_big;        /* cut at --max-body */
   bool headers_too_big;     /* cut at UC_MAX_HEADER_BYTES */
+  bool robots_cut;          /* a robots.txt cut at UC_ROBOTS_MAX_BYTES: not a failure */
 } uc_transfer;
 
 /**
@@ -48,7 +49,8 @@ bool uc_transfer_pin(const uc_config *cfg, const char *host, int port, char addr
 
 /**
  * Reset `easy` and configure it for `f`: URL, user agent, timeouts,
- * low-speed cut-off, --max-body, header cap, encodings, protocols, and
+ * low-speed cut-off, --max-body (a robots.txt is cut at
+ * UC_ROBOTS_MAX_BYTES instead, and parsed), header cap, encodings, protocols, and
  * redirects (followed only for robots.txt: a page's redirect is a link).
  * @param addr  the address to connect to, handed to curl with
  *              CURLOPT_RESOLVE so that curl does no lookup; NULL to use a

@@ -260,6 +260,17 @@ static void test_record_exact(void **state) {
                               "\"fetch_ms\":null,\"links\":0,\"new_links\":0,\"error\":null,"
                               "\"engine\":null,\"attempts\":0}\n");
   uc_buf_free(&b);
+
+  /* A cause follows attempts, only when there is one. */
+  r = (uc_record){.url = "http://t.test/", .links = -1, .new_links = -1, .error = "robots",
+                  .engine = "loop", .cause = "tls"};
+  assert_int_equal(uc_record_format(&b, &r), 0);
+  assert_string_equal(b.data, "{\"url\":\"http://t.test/\",\"final_url\":null,\"status\":null,"
+                              "\"depth\":0,\"parent\":null,\"content_type\":null,\"bytes\":0,"
+                              "\"fetch_ms\":0.0,\"links\":null,\"new_links\":null,"
+                              "\"error\":\"robots\",\"engine\":\"loop\",\"attempts\":0,"
+                              "\"cause\":\"tls\"}\n");
+  uc_buf_free(&b);
 }
 
 /* {fetch_ms, its JSON}. */
