@@ -38,6 +38,9 @@ typedef struct uc_record {
 /**
  * Append one record as a JSON object followed by '\n'.
  *
+ * The URLs (url, final_url, parent) are written with their password
+ * masked (uc_json_append_url).
+ *
  * Keys, in this order: url, final_url, status, depth, parent, content_type,
  * bytes, fetch_ms, links, new_links, error, engine, attempts, and then, only
  * when it is set, cause. fetch_ms has
@@ -75,5 +78,12 @@ int uc_json_append_string(uc_buf *out, const char *s, size_t len);
  * @return 0 or UC_ENOMEM (out->len restored on failure).
  */
 int uc_json_append_string0(uc_buf *out, const char *s);
+
+/**
+ * As uc_json_append_string0 for a URL, with the password of its userinfo
+ * (if any) replaced by UC_URL_PASSWORD_MASK: records and traces never
+ * show one. @return 0 or UC_ENOMEM (out->len restored on failure).
+ */
+int uc_json_append_url(uc_buf *out, const char *url);
 
 #endif /* UVCRAWL_RECORD_H */

@@ -92,6 +92,10 @@ int uc_trace_counter(uc_trace *t, const char *name, uint64_t ts_ns, double value
  */
 int uc_trace_close(uc_trace *t);
 
+/** The errno of the first failed write (ENOMEM when formatting ran out of
+ * memory), or 0 if none failed. */
+int uc_trace_errno(const uc_trace *t);
+
 /** Free the writer (not the FILE); NULL is a no-op. */
 void uc_trace_free(uc_trace *t);
 

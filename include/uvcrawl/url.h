@@ -39,7 +39,10 @@
 #ifndef UVCRAWL_URL_H
 #define UVCRAWL_URL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "uvcrawl/buf.h"
 
 /** The longest URL, in bytes without the NUL, that this module returns. */
 #define UC_URL_MAX_LEN 8192
@@ -121,5 +124,25 @@ int uc_url_path_query(const char *url, char **out);
  * @return a pointer into `host` (borrowed, valid as long as `host`).
  */
 const char *uc_url_domain(const char *host);
+
+/**
+ * Where the password of a URL's userinfo is ("http://user:PW@host/"), so
+ * that it can be masked wherever the URL is printed or written.
+ * @param url    any string (borrowed); only "SCHEME://...@" is looked at.
+ * @param start  receives the password's offset in url.
+ * @param len    receives its length (never 0 when true is returned).
+ * @return true if the URL holds a non-empty password.
+ */
+bool uc_url_password(const char *url, size_t *start, size_t *len);
+
+/** What a masked password reads ("http://user:*password*@host/", as wget). */
+#define UC_URL_PASSWORD_MASK "*password*"
+
+/**
+ * Append `url` to `out` with its password (if any) replaced by
+ * UC_URL_PASSWORD_MASK, for every place a URL is shown.
+ * @return 0 or UC_ENOMEM (out->len restored on failure).
+ */
+int uc_url_mask(const char *url, uc_buf *out);
 
 #endif /* UVCRAWL_URL_H */

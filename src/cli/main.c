@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,33 +43,39 @@ static void catch_early_signals(void) {
   sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Every output's failure reads the same: what, where, and the errno. */
+static void cannot_write(const char *what, const char *path, int err) {
+  fprintf(stderr, "uvcrawl: cannot write %s to %s: %s\n", what,
+          path != NULL && strcmp(path, "-") != 0 ? path : "stdout", strerror(err));
+}
+
 /* Open an output before the crawl, so a bad path fails before any work. */
-static FILE *open_output(const char *path) {
+static FILE *open_output(const char *path, const char *what) {
   if (path == NULL || strcmp(path, "-") == 0)
     return stdout;
   FILE *f = fopen(path, "w");
   if (f == NULL)
-    fprintf(stderr, "uvcrawl: cannot write %s: %s\n", path, strerror(errno));
+    cannot_write(what, path, errno);
   return f;
 }
 
-/* Close an output, reporting a failed flush (a full disk) once. */
-static int close_output(FILE *f, const char *path) {
+/* Close an output, reporting a failed flush (a full disk) once; quiet
+ * when the caller has reported a failure of this output already. */
+static int close_output(FILE *f, const char *path, const char *what, bool reported) {
   int rc = f == stdout ? fflush(f) : fclose(f);
-  if (rc != 0) {
-    fprintf(stderr, "uvcrawl: cannot write %s: %s\n", path ? path : "stdout", strerror(errno));
-    return -1;
-  }
-  return 0;
+  if (rc != 0 && !reported)
+    cannot_write(what, path, errno);
+  return rc != 0 ? -1 : 0;
 }
 
+/* The stats JSON; 0 or the errno of the failed write. */
 static int write_stats(FILE *f, const uc_stats *s, const char *engine) {
   uc_buf json = UC_BUF_INIT;
-  int rc = uc_stats_format_json(&json, s, engine);
-  if (rc == 0 && fwrite(json.data, 1, json.len, f) != json.len)
-    rc = -1;
+  int err = uc_stats_format_json(&json, s, engine) != 0 ? ENOMEM : 0;
+  if (err == 0 && (fwrite(json.data, 1, json.len, f) != json.len || fflush(f) != 0))
+    err = errno != 0 ? errno : EIO;
   uc_buf_free(&json);
-  return rc;
+  return err;
 }
 
 /*
@@ -107,15 +114,15 @@ static int open_trace(const uc_config *cfg, uc_trace **trace, FILE **file) {
   *file = NULL;
   if (cfg->trace_path == NULL)
     return 0;
-  if ((*file = open_output(cfg->trace_path)) == NULL)
+  if ((*file = open_output(cfg->trace_path, "the trace")) == NULL)
     return -1;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   uint64_t origin = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
   const char *engine = cfg->engine == UC_ENGINE_THREADS ? "threads" : "loop";
   if (uc_trace_new(trace, *file, engine, origin) != 0) {
-    fprintf(stderr, "uvcrawl: cannot write %s\n", cfg->trace_path);
-    close_output(*file, cfg->trace_path);
+    cannot_write("the trace", cfg->trace_path, errno != 0 ? errno : ENOMEM);
+    close_output(*file, cfg->trace_path, "the trace", true);
     *file = NULL;
     return -1;
   }
@@ -127,10 +134,10 @@ static int close_trace(const uc_config *cfg, uc_trace *trace, FILE *file) {
   if (file == NULL)
     return 0;
   int rc = uc_trace_close(trace);
-  uc_trace_free(trace);
   if (rc != 0)
-    fprintf(stderr, "uvcrawl: cannot write %s\n", cfg->trace_path);
-  return close_output(file, cfg->trace_path) != 0 || rc != 0 ? -1 : 0;
+    cannot_write("the trace", cfg->trace_path, uc_trace_errno(trace));
+  uc_trace_free(trace);
+  return close_output(file, cfg->trace_path, "the trace", rc != 0) != 0 || rc != 0 ? -1 : 0;
 }
 
 static void print_version(void) {
@@ -176,12 +183,13 @@ int main(int argc, char **argv) {
     snprintf(n, sizeof n, "%u", cfg->parse_threads);
     setenv("UV_THREADPOOL_SIZE", n, 1);
   }
-  FILE *records = open_output(cfg->output);
+  FILE *records = open_output(cfg->output, "records");
   FILE *stats_file = NULL;
   if (records == NULL)
     goto out;
-  if (cfg->stats_path != NULL && (stats_file = open_output(cfg->stats_path)) == NULL) {
-    close_output(records, cfg->output);
+  if (cfg->stats_path != NULL &&
+      (stats_file = open_output(cfg->stats_path, "stats")) == NULL) {
+    close_output(records, cfg->output, "records", false);
     goto out;
   }
   FILE *trace_file = NULL;
@@ -190,9 +198,9 @@ int main(int argc, char **argv) {
   uc_run_env env = {.records = records, .records_name = records_name,
                     .early_signals = early_signal_count};
   if (open_trace(cfg, &env.trace, &trace_file) != 0) {
-    close_output(records, cfg->output);
+    close_output(records, cfg->output, "records", false);
     if (stats_file != NULL)
-      close_output(stats_file, cfg->stats_path);
+      close_output(stats_file, cfg->stats_path, "stats", false);
     goto out;
   }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -205,13 +213,16 @@ int main(int argc, char **argv) {
   const char *engine = cfg->engine == UC_ENGINE_THREADS ? "threads" : "loop";
   code = cfg->engine == UC_ENGINE_THREADS ? thr_run(cfg, &env, &stats)
                                           : loop_run(cfg, &env, &stats);
-  if (close_output(records, cfg->output) != 0 && code == 0)
+  /* The run has reported a records write that failed (code 1). */
+  if (close_output(records, cfg->output, "records", code == 1) != 0 && code == 0)
     code = 1;
   if (close_trace(cfg, env.trace, trace_file) != 0 && code == 0)
     code = 1;
   if (stats_file != NULL) {
-    if ((write_stats(stats_file, &stats, engine) != 0 ||
-         close_output(stats_file, cfg->stats_path) != 0) &&
+    int err = write_stats(stats_file, &stats, engine);
+    if (err != 0)
+      cannot_write("stats", cfg->stats_path, err);
+    if ((close_output(stats_file, cfg->stats_path, "stats", err != 0) != 0 || err != 0) &&
         code == 0)
       code = 1;
   }

@@ -2,13 +2,16 @@
 #include "options.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "uvcrawl/error.h"
 #include "uvcrawl/policy.h"
@@ -65,30 +68,40 @@ void cli_usage(FILE *f) {
       "A concurrent web crawler: one libuv event loop (or a thread pool) fetching\n"
       "with libcurl, polite per host, writing one JSON record per URL.\n"
       "\n"
+      "Numbers are plain decimal; the range of each is in brackets.\n"
+      "\n"
       "  --engine loop|threads     concurrency model (default loop)\n"
-      "  -c, --concurrency N       transfers in flight / worker threads (default 256)\n"
-      "  -d, --depth N             follow links at most N hops from a seed (default unlimited)\n"
-      "  -n, --max-pages N         stop after N pages\n"
-      "      --max-pages-per-host N\n"
-      "  --rate R --burst B        per-host token bucket, requests/s (default 2, burst 2)\n"
-      "  --per-host N              per-host transfers in flight (default 2)\n"
+      "  -c, --concurrency N       transfers in flight / at most N worker threads\n"
+      "                            [1-1000000] (default 256)\n"
+      "  -d, --depth N             follow links at most N hops from a seed [0-2147483647]\n"
+      "                            (default unlimited)\n"
+      "  -n, --max-pages N         stop after N pages [1-]\n"
+      "      --max-pages-per-host N  [1-]\n"
+      "  --rate R --burst B        per-host token bucket, requests/s [0-1e9] and burst\n"
+      "                            [1-1e9] (default 2, burst 2); --rate 0: no limit but\n"
+      "                            --per-host and robots.txt's Crawl-delay\n"
+      "  --per-host N              per-host transfers in flight [1-1000000] (default 2)\n"
       "  --scope host|domain|any   which links to follow (default host)\n"
       "  --allow REGEX, --deny REGEX  follow only matching / never matching links\n"
-      "  --parse-threads N         loop engine: parse HTML on N pool threads (0 = inline)\n"
+      "  --parse-threads N         loop engine: parse HTML on N pool threads [0-128]\n"
+      "                            (default 0 = inline)\n"
       "  --seen mutex|lockfree     threads engine: the visited set (default mutex)\n"
       "  --user-agent S            default uvcrawl/" UVCRAWL_VERSION " (+url)\n"
       "  --robots on|off           obey robots.txt (default on)\n"
-      "  --max-crawl-delay S       skip hosts asking a longer Crawl-delay (default 30)\n"
-      "  --timeout S               whole-transfer timeout (default 30)\n"
-      "  --connect-timeout S       (default 10)\n"
-      "  --drain-timeout S         after a signal, wait this long for transfers (default 10)\n"
+      "  --max-crawl-delay S       skip hosts asking a longer Crawl-delay [0-86400]\n"
+      "                            (default 30)\n"
+      "  --timeout S               whole-transfer timeout [0.001-86400] (default 30)\n"
+      "  --connect-timeout S       [0.001-86400] (default 10)\n"
+      "  --drain-timeout S         after a signal, wait this long for transfers [0-86400]\n"
+      "                            (default 10)\n"
       "  --max-body BYTES          cut bodies beyond this (suffix K, M, G; default 10M)\n"
-      "  --retries N               retries on timeouts, resets, 429 and 5xx (default 2)\n"
-      "  --max-redirects N         (default 10)\n"
-      "  --max-url-length N        (default 2048)\n"
-      "  --resolve HOST:PORT:ADDR  pin a name; HOST may be *.suffix\n"
-      "  --dns-server ADDR[:PORT]  use this DNS server instead of resolv.conf\n"
-      "  -i, --input FILE          read seed URLs from FILE, one per line\n"
+      "  --retries N               retries on timeouts, resets, 429 and 5xx [0-100]\n"
+      "                            (default 2)\n"
+      "  --max-redirects N         [0-100] (default 10)\n"
+      "  --max-url-length N        for seeds and links [16-1048576] (default 2048)\n"
+      "  --resolve HOST:PORT:ADDR  pin a name to an IP address; HOST may be *.suffix\n"
+      "  --dns-server ADDR[:PORT]  loop engine: use this DNS server, not resolv.conf\n"
+      "  -i, --input FILE          read seed URLs from FILE, one per line ('-': stdin)\n"
       "  -o, --output FILE         JSON Lines records (default stdout)\n"
       "  --stats FILE              final statistics as JSON\n"
       "  --trace FILE              Chrome trace-event JSON of every transfer's phases, the\n"
@@ -101,10 +114,39 @@ void cli_usage(FILE *f) {
       f);
 }
 
+#define ECHO_MAX 60 /* a value echoed in a message is cut to this many bytes */
+
+/* `s` for a one-line message: itself, or its first ECHO_MAX bytes and
+ * "...", a URL's password masked. */
+static const char *echo(const char *s, char buf[ECHO_MAX + 4]) {
+  size_t start, len;
+  if (uc_url_password(s, &start, &len) && start <= ECHO_MAX) {
+    snprintf(buf, ECHO_MAX + 4, "%.*s" UC_URL_PASSWORD_MASK "%s", (int)start, s, s + start + len);
+    s = buf;
+  }
+  if (strlen(s) <= ECHO_MAX)
+    return s;
+  memmove(buf, s, ECHO_MAX); /* s may be buf */
+  memcpy(buf + ECHO_MAX, "...", 4);
+  return buf;
+}
+
 static void complain(const char *fmt, const char *a, const char *b) {
+  char abuf[ECHO_MAX + 4], bbuf[ECHO_MAX + 4];
   fputs("uvcrawl: ", stderr);
-  fprintf(stderr, fmt, a, b);
+  fprintf(stderr, fmt, echo(a, abuf), echo(b, bbuf));
   fputs(" (try --help)\n", stderr);
+}
+
+/* Numbers are plain decimal: no leading space, sign or hex, which strtoull
+ * and strtod would take (" -1" wraps to 2^64-1, "0x10" is 16). */
+static bool plain_decimal(const char *s, bool fraction) {
+  if (!isdigit((unsigned char)*s) && !(fraction && *s == '.'))
+    return false;
+  for (; *s != '\0'; s++)
+    if (*s == 'x' || *s == 'X' || isspace((unsigned char)*s))
+      return false;
+  return true;
 }
 
 /* A whole non-negative integer within [min, max]. */
@@ -112,7 +154,7 @@ static int parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max
   char *end;
   errno = 0;
   unsigned long long v = strtoull(s, &end, 10);
-  if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 || v < min || v > max) {
+  if (!plain_decimal(s, false) || *end != '\0' || errno != 0 || v < min || v > max) {
     complain("bad number for %s: '%s'", opt, s);
     return -1;
   }
@@ -125,7 +167,8 @@ static int parse_double(const char *opt, const char *s, double min, double max, 
   char *end;
   errno = 0;
   double v = strtod(s, &end);
-  if (*s == '\0' || *end != '\0' || errno != 0 || !isfinite(v) || v < min || v > max) {
+  if (!plain_decimal(s, true) || *end != '\0' || errno != 0 || !isfinite(v) || v < min ||
+      v > max) {
     complain("bad number for %s: '%s'", opt, s);
     return -1;
   }
@@ -147,7 +190,8 @@ static int parse_bytes(const char *opt, const char *s, uint64_t *out) {
     shift = 30, end++;
   if (shift != 0 && strcmp(end, "iB") == 0)
     end += 2;
-  if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 || v == 0 || v > (UINT64_MAX >> shift)) {
+  if (!plain_decimal(s, false) || *end != '\0' || errno != 0 || v == 0 ||
+      v > (UINT64_MAX >> shift)) {
     complain("bad size for %s: '%s'", opt, s);
     return -1;
   }
@@ -168,12 +212,26 @@ static int push_str(const char ***arr, size_t *n, const char *s) {
  * stderr) or -2 when out of memory. */
 static int add_seed(cli_options *o, const char *url, const char *where, long line) {
   char *norm = NULL;
-  int rc = uc_url_normalize(url, &norm);
+  char why[96];
+  size_t max = o->cfg.max_url_length;
+  int rc = strlen(url) > max ? UC_ETOOLONG : uc_url_normalize(url, &norm);
+  if (rc == 0 && strlen(norm) > max) { /* percent-encoding made it longer */
+    free(norm);
+    norm = NULL;
+    rc = UC_ETOOLONG;
+  }
   if (rc != 0) {
-    if (where != NULL)
-      fprintf(stderr, "uvcrawl: %s:%ld: bad URL '%s': %s\n", where, line, url, uc_strerror(rc));
+    /* A seed obeys the limit that links obey. */
+    if (rc == UC_ETOOLONG)
+      snprintf(why, sizeof why, "too long (over --max-url-length %zu)", max);
     else
-      complain("bad URL '%s': %s", url, uc_strerror(rc));
+      snprintf(why, sizeof why, "%s", uc_strerror(rc));
+    if (where != NULL) {
+      char buf[ECHO_MAX + 4];
+      fprintf(stderr, "uvcrawl: %s:%ld: bad URL '%s': %s\n", where, line, echo(url, buf), why);
+    } else {
+      complain("bad URL '%s': %s", url, why);
+    }
     return -1;
   }
   if (o->n_seeds == o->cap_seeds) {
@@ -207,7 +265,10 @@ static int read_seed_file(cli_options *o, const char *path) {
     lineno++;
     while (len > 0 && strchr(" \t\r\n", line[len - 1]) != NULL)
       line[--len] = '\0';
-    char *s = line + strspn(line, " \t");
+    char *s = line;
+    if (lineno == 1 && len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+      s += 3; /* a UTF-8 byte order mark, as editors on Windows write */
+    s += strspn(s, " \t");
     if (*s == '\0' || *s == '#')
       continue;
     if (add_seed(o, s, path, lineno) == -2) {
@@ -225,14 +286,26 @@ static int read_seed_file(cli_options *o, const char *path) {
   return rc;
 }
 
-/* HOST:PORT:ADDR with a numeric port and a non-empty host and address. */
+/* An IPv4 or IPv6 address (the latter bare or in brackets). */
+static bool valid_address(const char *a) {
+  unsigned char bin[16];
+  char v6[64];
+  size_t len = strlen(a);
+  if (len > 2 && a[0] == '[' && a[len - 1] == ']' && len - 2 < sizeof v6) {
+    snprintf(v6, sizeof v6, "%.*s", (int)(len - 2), a + 1);
+    return inet_pton(AF_INET6, v6, bin) == 1;
+  }
+  return inet_pton(AF_INET, a, bin) == 1 || inet_pton(AF_INET6, a, bin) == 1;
+}
+
+/* HOST:PORT:ADDR with a non-empty host, a port 1..65535 and an address. */
 static int valid_resolve(const char *s) {
   const char *c1 = strchr(s, ':');
-  if (c1 == NULL || c1 == s)
+  if (c1 == NULL || c1 == s || !isdigit((unsigned char)c1[1]))
     return 0;
   char *end;
   long port = strtol(c1 + 1, &end, 10);
-  return *end == ':' && end > c1 + 1 && port > 0 && port < 65536 && end[1] != '\0';
+  return *end == ':' && port > 0 && port < 65536 && valid_address(end + 1);
 }
 
 /* ADDR[:PORT]: an IPv4 address, or an IPv6 one (in brackets with a port). */
@@ -320,6 +393,7 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
     if (parse_uint(name, arg, 0, 128, &u) != 0)
       return -1;
     cfg->parse_threads = (unsigned)u;
+    o->parse_threads_given = true;
     return 0;
   case OPT_USER_AGENT:
     if (*arg == '\0' || strpbrk(arg, "\r\n") != NULL)
@@ -361,7 +435,8 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
     return 0;
   case OPT_RESOLVE:
     if (!valid_resolve(arg))
-      return complain("bad value for %s: '%s' (HOST:PORT:ADDR)", name, arg), -1;
+      return complain("bad value for %s: '%s' (HOST:PORT:ADDR, ADDR an IP address)", name,
+                      arg), -1;
     return push_str(&o->resolve, &o->n_resolve, arg);
   case OPT_DNS_SERVER:
     if (!valid_dns_server(arg))
@@ -390,6 +465,7 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
       cfg->seen = UC_SEEN_LOCKFREE;
     else
       return complain("bad value for %s: '%s' (mutex or lockfree)", name, arg), -1;
+    o->seen_given = true;
     return 0;
   case 'q':
     cfg->quiet = true;
@@ -397,6 +473,44 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
   default:
     return -1;
   }
+}
+
+/* Whether two outputs (NULL: not asked for; "-": stdout) are one file:
+ * the same name, or the same existing regular file under two names. A
+ * device such as /dev/null may take several. */
+static bool same_output(const char *a, const char *b, bool a_default_stdout) {
+  bool a_stdout = (a == NULL && a_default_stdout) || (a != NULL && strcmp(a, "-") == 0);
+  if (b == NULL)
+    return false;
+  if (strcmp(b, "-") == 0)
+    return a_stdout;
+  if (a == NULL || a_stdout)
+    return false;
+  struct stat sa, sb;
+  bool exist_a = stat(a, &sa) == 0, exist_b = stat(b, &sb) == 0;
+  if (exist_a && exist_b)
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && S_ISREG(sa.st_mode);
+  return !exist_a && !exist_b && strcmp(a, b) == 0;
+}
+
+/* Options that would be silently ignored, or outputs that would overwrite
+ * each other: refused before any work. */
+static int check_combination(const cli_options *o) {
+  const uc_config *cfg = &o->cfg;
+  if (cfg->engine == UC_ENGINE_THREADS && o->parse_threads_given)
+    return complain("--parse-threads needs --engine loop%s%s", "", ""), -1;
+  if (cfg->engine == UC_ENGINE_LOOP && o->seen_given)
+    return complain("--seen needs --engine threads%s%s", "", ""), -1;
+  const char *out[3] = {cfg->output, cfg->stats_path, cfg->trace_path};
+  const char *what[3] = {"--output", "--stats", "--trace"};
+  for (int i = 0; i < 3; i++)
+    for (int j = i + 1; j < 3; j++)
+      if (same_output(out[i], out[j], i == 0))
+        return complain(strcmp(out[j], "-") == 0 ? "%s and %s both write to stdout"
+                                                 : "%s and %s name the same file",
+                        what[i], what[j]),
+               -1;
+  return 0;
 }
 
 cli_action cli_parse(cli_options *o, int argc, char **argv) {
@@ -428,6 +542,8 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
     if (apply(o, opt, optarg, name) != 0)
       return CLI_USAGE_ERROR;
   }
+  if (check_combination(o) != 0)
+    return CLI_USAGE_ERROR;
   for (int i = optind; i < argc; i++)
     if (add_seed(o, argv[i], NULL, 0) != 0)
       return CLI_USAGE_ERROR;

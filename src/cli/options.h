@@ -5,6 +5,7 @@
 #ifndef UVCRAWL_CLI_OPTIONS_H
 #define UVCRAWL_CLI_OPTIONS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "uvcrawl/config.h"
@@ -20,6 +21,7 @@ typedef struct cli_options {
   const char **allow, **deny, **resolve;
   size_t n_allow, n_deny, n_resolve;
   const char *input_file;
+  bool parse_threads_given, seen_given; /* engine-specific options, checked after parsing */
 } cli_options;
 
 /**

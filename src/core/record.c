@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "uvcrawl/error.h"
+#include "uvcrawl/url.h"
 
 static const char json_hex[] = "0123456789abcdef";
 
@@ -149,10 +150,28 @@ static void put_raw(record_writer *w, const char *text) {
     w->rc = uc_buf_puts(w->out, text);
 }
 
+int uc_json_append_url(uc_buf *out, const char *url) {
+  size_t start, len;
+  if (url == NULL || !uc_url_password(url, &start, &len))
+    return uc_json_append_string0(out, url);
+  uc_buf masked = UC_BUF_INIT;
+  int rc = uc_url_mask(url, &masked);
+  if (rc == 0)
+    rc = uc_json_append_string(out, masked.data, masked.len);
+  uc_buf_free(&masked);
+  return rc;
+}
+
 static void put_string(record_writer *w, const char *key, const char *s) {
   put_raw(w, key);
   if (w->rc == 0)
     w->rc = uc_json_append_string0(w->out, s);
+}
+
+static void put_url(record_writer *w, const char *key, const char *url) {
+  put_raw(w, key);
+  if (w->rc == 0)
+    w->rc = uc_json_append_url(w->out, url);
 }
 
 static void put_long(record_writer *w, const char *key, long long v, bool is_null) {
@@ -191,11 +210,11 @@ int uc_record_format(uc_buf *out, const uc_record *r) {
   assert(out != NULL && r != NULL);
   size_t len0 = out->len;
   record_writer w = {out, 0};
-  put_string(&w, "{\"url\":", r->url);
-  put_string(&w, ",\"final_url\":", r->final_url);
+  put_url(&w, "{\"url\":", r->url);
+  put_url(&w, ",\"final_url\":", r->final_url);
   put_long(&w, ",\"status\":", r->status, r->status == 0);
   put_long(&w, ",\"depth\":", r->depth, false);
-  put_string(&w, ",\"parent\":", r->parent);
+  put_url(&w, ",\"parent\":", r->parent);
   put_string(&w, ",\"content_type\":", r->content_type);
   put_raw(&w, ",\"bytes\":");
   if (w.rc == 0)

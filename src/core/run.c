@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "uvcrawl/error.h"
+#include "uvcrawl/url.h"
 
 #define NS_PER_MS 1000000ull
 
@@ -14,8 +15,13 @@ int uc_run_seed(uc_crawl *c, const uc_config *cfg, uint64_t now_ms) {
     int rc = uc_crawl_seed(c, cfg->seeds[i], now_ms);
     if (rc == UC_ENOMEM || rc == UC_EFULL)
       return rc;
-    if (rc != 0)
-      fprintf(stderr, "uvcrawl: skipping seed '%s': %s\n", cfg->seeds[i], uc_strerror(rc));
+    if (rc != 0) {
+      uc_buf shown = UC_BUF_INIT;
+      uc_url_mask(cfg->seeds[i], &shown);
+      fprintf(stderr, "uvcrawl: skipping seed '%s': %s\n",
+              shown.data != NULL ? shown.data : cfg->seeds[i], uc_strerror(rc));
+      uc_buf_free(&shown);
+    }
   }
   return 0;
 }

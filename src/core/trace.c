@@ -1,6 +1,7 @@
 /* trace.c - Chrome trace-event JSON for --trace (see trace.h). */
 #include "uvcrawl/trace.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ struct uc_trace {
   bool first;      /* no event written yet: no separating comma */
   bool closed;
   bool failed;      /* a write failed: reported by uc_trace_close */
+  int write_errno;  /* errno of the first failed write, for its message */
   uint64_t next_id; /* transfer ids, from 1 */
   /* Lanes as a min-heap by end, so the one free soonest is at the top. */
   lane_slot *lanes;
@@ -87,13 +89,19 @@ static int meta_name(uc_trace *t, const char *what, int pid, uint64_t tid, const
   return rc;
 }
 
+static void fail(uc_trace *t, int err) {
+  if (!t->failed)
+    t->write_errno = err != 0 ? err : EIO;
+  t->failed = true;
+}
+
 /* Write what the call formatted; a failed write is remembered, not
  * retried, and the buffer is emptied either way. */
 static int flush_buf(uc_trace *t, int rc) {
   if (rc == 0 && t->buf.len > 0 && fwrite(t->buf.data, 1, t->buf.len, t->f) != t->buf.len)
     rc = UC_EIO;
   if (rc != 0)
-    t->failed = true;
+    fail(t, rc == UC_EIO ? errno : ENOMEM);
   uc_buf_reset(&t->buf);
   return rc;
 }
@@ -256,7 +264,7 @@ int uc_trace_transfer(uc_trace *t, const uc_trace_xfer *x) {
   uc_buf life = UC_BUF_INIT;
   int rc = uc_buf_printf(&life, "\"id\":%" PRIu64 ",\"url\":", id);
   if (rc == 0)
-    rc = uc_json_append_string0(&life, x->url);
+    rc = uc_json_append_url(&life, x->url);
   if (rc == 0)
     rc = uc_buf_printf(&life, ",\"status\":%d,\"error\":", x->status);
   if (rc == 0)
@@ -306,9 +314,11 @@ int uc_trace_close(uc_trace *t) {
   int rc = flush_buf(t, uc_buf_puts(&t->buf, "\n]}\n"));
   t->closed = true;
   if (fflush(t->f) != 0)
-    t->failed = true;
+    fail(t, errno);
   return rc != 0 || t->failed ? UC_EIO : 0;
 }
+
+int uc_trace_errno(const uc_trace *t) { return t->failed ? t->write_errno : 0; }
 
 void uc_trace_free(uc_trace *t) {
   if (t == NULL)

@@ -590,3 +590,40 @@ const char *uc_url_domain(const char *host) {
   }
   return host;
 }
+
+bool uc_url_password(const char *url, size_t *start, size_t *len) {
+  const char *sep = strstr(url, "://");
+  if (sep == NULL || strcspn(url, "/?#") < (size_t)(sep - url))
+    return false; /* no scheme, or "://" only inside the path */
+  const char *auth = sep + 3;
+  size_t auth_len = strcspn(auth, "/?#");
+  const char *at = NULL;
+  for (const char *p = auth; p < auth + auth_len; p++)
+    if (*p == '@')
+      at = p; /* the last '@' ends the userinfo */
+  if (at == NULL)
+    return false;
+  const char *colon = memchr(auth, ':', (size_t)(at - auth));
+  if (colon == NULL || colon + 1 == at)
+    return false;
+  *start = (size_t)(colon + 1 - url);
+  *len = (size_t)(at - colon - 1);
+  return true;
+}
+
+int uc_url_mask(const char *url, uc_buf *out) {
+  size_t start, len, len0 = out->len;
+  if (!uc_url_password(url, &start, &len))
+    return uc_buf_puts(out, url);
+  int rc = uc_buf_append(out, url, start);
+  if (rc == 0)
+    rc = uc_buf_puts(out, UC_URL_PASSWORD_MASK);
+  if (rc == 0)
+    rc = uc_buf_puts(out, url + start + len);
+  if (rc != 0) {
+    out->len = len0;
+    if (out->data != NULL)
+      out->data[len0] = '\0';
+  }
+  return rc;
+}

@@ -1,6 +1,10 @@
 """Command line: --help and --version work; bad input gets one clear line on
-stderr and exit 2, before any output file is touched; a seed file's bad lines
-are reported with their numbers and the good ones crawled."""
+stderr and exit 2, before any output file is touched (numbers are plain
+decimal; options the engine would ignore and outputs naming one file are
+refused; a long value is echoed cut); a seed file's bad lines are reported
+with their numbers and the good ones crawled (a UTF-8 BOM is skipped); a
+full disk under each output is exit 1 with one line naming it and the
+errno."""
 import os
 import subprocess
 import tempfile
@@ -39,27 +43,80 @@ def test():
         (["--deny", "(unclosed", "http://a.test/"], "bad regular expression"),
         (["--dns-server", "dns.example", "http://a.test/"], "ADDR[:PORT]"),
         (["--dns-server", "127.0.0.1:99999", "http://a.test/"], "ADDR[:PORT]"),
+        (["-n", " -1", "http://a.test/"], "bad number for -n"),
+        (["-n", "-1", "http://a.test/"], "bad number for -n"),
+        (["-c", " 5", "http://a.test/"], "bad number for -c"),
+        (["-c", "+5", "http://a.test/"], "bad number for -c"),
+        (["--rate", "0x10", "http://a.test/"], "bad number for --rate"),
+        (["--rate", " 1", "http://a.test/"], "bad number for --rate"),
+        (["--timeout", "inf", "http://a.test/"], "bad number for --timeout"),
+        (["--max-body", "0x10K", "http://a.test/"], "bad size for --max-body"),
+        (["--engine", "threads", "--parse-threads", "4", "http://a.test/"],
+         "--parse-threads needs --engine loop"),
+        (["--engine", "loop", "--seen", "lockfree", "http://a.test/"],
+         "--seen needs --engine threads"),
+        (["--resolve", "h.test:80:notanip", "http://a.test/"], "an IP address"),
+        (["--resolve", "h.test:+80:127.0.0.1", "http://a.test/"], "HOST:PORT:ADDR"),
+        (["--stats", out, "http://a.test/"], "--output and --stats name the same file"),
+        (["--trace", out, "http://a.test/"], "--output and --trace name the same file"),
+        (["--stats", "-", "--trace", "-", "http://a.test/"], "both write to stdout"),
+        (["http://a.test/" + "x" * 5000], "too long (over --max-url-length 2048)"),
+        (["http://a.test/" + "x" * 16000], "too long (over --max-url-length 2048)"),
+        (["--max-url-length", "30", "http://a.test/" + "x" * 20], "too long"),
+        (["--rate", "1" * 5000, "http://a.test/"], "bad number for --rate"),
     ]
     for args, words in bad:
         p = run(a, ["-o", out] + args)
         lines = p.stderr.strip().splitlines()
         check(p.returncode == 2 and len(lines) == 1 and words in lines[0],
-              f"{' '.join(args) or '(no args)'}: exit 2 with one line ({p.returncode}: {lines})")
+              f"{' '.join(args)[:80] or '(no args)'}: exit 2 with one line "
+              f"({p.returncode}: {[l[:200] for l in lines]})")
+        check(len(lines[0]) < 200, f"{' '.join(args)[:80]}: a long value is echoed cut")
         check(not os.path.exists(out), f"{' '.join(args)}: no output file written")
     p = run(a, ["-o", "/nonexistent-dir/out.jsonl", "http://a.test/"])
     check(p.returncode == 2 and "cannot write" in p.stderr,
           f"unwritable output fails before the crawl ({p.returncode}: {p.stderr.strip()})")
+    p = run(a, ["-o", "/dev/null", "--stats", "/dev/null", "--help"])
+    check(p.returncode == 0, "a device may take several outputs")
     with Testweb(a.testweb, ["--hosts", "1", "--pages", "3", "--links", "2"]) as tw:
         seeds = os.path.join(d, "seeds.txt")
-        with open(seeds, "w") as f:
-            f.write(f"# a comment\n{tw.url()}\nnot a url\n\n{tw.url(1, '/d1/p1.html')}\n"
-                    "javascript:alert(1)\n")
+        with open(seeds, "w", encoding="utf-8") as f:
+            f.write(f"\ufeff{tw.url()}\n# a comment\nnot a url\n\n{tw.url(1, '/d1/p1.html')}\n"
+                    "javascript:alert(1)\nhttp://a.test/" + "x" * 3_000_000 + "\n")
         rc, recs, _, err = run_crawl(a.uvcrawl, ["--resolve", tw.resolve_arg(), "-d", "0",
                                                  "--rate", "0", "-i", seeds], a.engine)
-    check(rc == 0, f"seed file with bad lines: crawl runs ({rc})")
-    check(f"{seeds}:3: bad URL" in err and f"{seeds}:6: bad URL" in err,
-          f"bad lines reported with their numbers ({err.strip()[:300]})")
-    check(len(recs) == 2, f"the two good seeds were crawled ({len(recs)})")
+        check(rc == 0, f"seed file with bad lines: crawl runs ({rc})")
+        check(f"{seeds}:3: bad URL" in err and f"{seeds}:6: bad URL" in err and
+              f"{seeds}:7: bad URL" in err and "too long" in err,
+              f"bad lines reported with their numbers ({err.strip()[:300]})")
+        check(max(len(l) for l in err.splitlines()) < 300, "a 3 MB line is echoed cut")
+        check(len(recs) == 2 and tw.url() in {r["url"] for r in recs},
+              f"the two good seeds were crawled, the first after a BOM ({len(recs)})")
+
+        # A password in a seed is used, and shown nowhere.
+        trace = os.path.join(d, "trace.json")
+        secret = tw.url().replace("http://", "http://crawler:s3cr3t@")
+        rc, recs, _, err = run_crawl(a.uvcrawl, ["--resolve", tw.resolve_arg(), "-d", "1",
+                                                 "--rate", "0", "--trace", trace, secret],
+                                     a.engine)
+        bad_url = run(a, ["http://x:s3cr3t@bad host/"])
+        with open(trace) as f:
+            shown = f.read() + err + "".join(map(str, recs))
+        err = bad_url.stderr
+        check(rc == 0 and len(recs) > 1 and recs[0]["url"].startswith("http://crawler:*password*@"),
+              f"userinfo password: masked in records ({rc}: {recs[:1]})")
+        check("s3cr3t" not in shown and "*password*" in err,
+              "userinfo password: in no record, trace or message")
+
+        for what, opt in (("records", "-o"), ("stats", "--stats"), ("the trace", "--trace")):
+            args = [a.uvcrawl, "--engine", a.engine, "--resolve", tw.resolve_arg(), "-q",
+                    "--rate", "0", opt, "/dev/full", tw.url()]
+            if opt != "-o":
+                args += ["-o", os.path.join(d, "full.jsonl")]
+            p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+            want = f"cannot write {what} to /dev/full: No space left on device"
+            check(p.returncode == 1 and want in p.stderr and len(p.stderr.splitlines()) == 1,
+                  f"{opt} /dev/full: exit 1, one line naming it ({p.returncode}: {p.stderr})")
 
 
 uvtest.main(test)

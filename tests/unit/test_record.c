@@ -261,6 +261,17 @@ static void test_record_exact(void **state) {
                               "\"engine\":null,\"attempts\":0}\n");
   uc_buf_free(&b);
 
+  /* Passwords in the three URLs are masked. */
+  r = (uc_record){.url = "http://u:secret@a.test/x", .final_url = "http://u:secret@a.test/y",
+                  .parent = "http://v:hush@a.test/", .links = -1, .new_links = -1};
+  assert_int_equal(uc_record_format(&b, &r), 0);
+  assert_non_null(strstr(b.data, "{\"url\":\"http://u:*password*@a.test/x\","
+                                  "\"final_url\":\"http://u:*password*@a.test/y\","));
+  assert_non_null(strstr(b.data, "\"parent\":\"http://v:*password*@a.test/\""));
+  assert_null(strstr(b.data, "secret"));
+  assert_null(strstr(b.data, "hush"));
+  uc_buf_free(&b);
+
   /* A cause follows attempts, only when there is one. */
   r = (uc_record){.url = "http://t.test/", .links = -1, .new_links = -1, .error = "robots",
                   .engine = "loop", .cause = "tls"};

@@ -537,6 +537,34 @@ static void test_domain(void **state) {
   }
 }
 
+/* Passwords in userinfo are found and masked; nothing else is touched. */
+static void test_password_mask(void **state) {
+  (void)state;
+  static const struct {
+    const char *url, *masked;
+  } cases[] = {
+      {"http://user:pw@h.test/", "http://user:*password*@h.test/"},
+      {"https://u:p%40ss@h.test:8080/a?b#c", "https://u:*password*@h.test:8080/a?b#c"},
+      {"http://u:a:b@c@h.test/", "http://u:*password*@h.test/"}, /* the last '@' ends it */
+      {"http://user@h.test/", "http://user@h.test/"},          /* no password */
+      {"http://user:@h.test/", "http://user:@h.test/"},        /* an empty one */
+      {"http://h.test/a:b@c", "http://h.test/a:b@c"},          /* '@' in the path */
+      {"http://h.test?x=u:p@q", "http://h.test?x=u:p@q"},      /* ... in the query */
+      {"/rel/u:p@x://", "/rel/u:p@x://"},                      /* no scheme */
+      {"", ""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    uc_buf b = UC_BUF_INIT;
+    assert_int_equal(uc_url_mask(cases[i].url, &b), 0);
+    assert_string_equal(b.data != NULL ? b.data : "", cases[i].masked);
+    uc_buf_free(&b);
+  }
+  size_t start, len;
+  assert_true(uc_url_password("http://u:secret@h/", &start, &len));
+  assert_int_equal(start, 9);
+  assert_int_equal(len, 6);
+}
+
 int main(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
@@ -556,6 +584,7 @@ int main(void) {
       cmocka_unit_test(test_host),
       cmocka_unit_test(test_host_port),
       cmocka_unit_test(test_domain),
+      cmocka_unit_test(test_password_mask),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();
