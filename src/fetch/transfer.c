@@ -11,6 +11,12 @@
 
 #define KEEP_BUFFER_MAX (1u << 20) /* a reused body buffer is kept up to this size */
 
+#if LIBCURL_VERSION_NUM >= 0x080600
+#define TOO_LARGE CURLE_TOO_LARGE
+#else
+#define TOO_LARGE CURLE_OUT_OF_MEMORY /* what curl said before 8.6 */
+#endif
+
 bool uc_transfer_pin(const uc_config *cfg, const char *host, int port, char addr[UC_ADDR_MAX]) {
   for (size_t i = 0; i < cfg->n_resolve; i++) {
     const char *pin = cfg->resolve[i];
@@ -150,6 +156,13 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
   curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &eff);
   curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &loc);
   curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after);
+  /* Note: curl refuses one header line over CURL_MAX_HTTP_HEADER (100 KB)
+   * before header_cb sees it, and says CURLE_OUT_OF_MEMORY (CURLE_TOO_LARGE
+   * from 8.6). A status line received and no body byte yet tell it from a
+   * real shortage: it is the same trap as too many headers. */
+  if ((curl_code == CURLE_OUT_OF_MEMORY || curl_code == TOO_LARGE) && status > 0 &&
+      t->bytes == 0)
+    t->headers_too_big = true;
   memset(r, 0, sizeof *r);
   r->fail = t->body_too_big      ? UC_FAIL_MAX_BODY
             : t->headers_too_big ? UC_FAIL_HEADERS

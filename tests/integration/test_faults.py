@@ -1,5 +1,6 @@
 """Faults: 5xx, resets, timeouts, bodies over --max-body, redirect chains
-longer than --max-redirects, redirect loops and a refused port each give a
+longer than --max-redirects, redirect loops, a refused port, too many
+headers and one header line too long (both "headers-too-large") each give a
 record with their status or error, and the crawl completes."""
 import uvtest
 from uvtest import Testweb, check, run_crawl
@@ -17,6 +18,8 @@ def test():
             "chain": tw.url(1, "/fault/redirect/14"),
             "notfound": tw.url(1, "/fault/notfound"),
             "refused": "http://refused.test:1/",
+            "many-headers": tw.url(1, "/fault/huge-headers"),
+            "long-header": tw.url(1, "/fault/long-header"),
         }
         rc, recs, stats, err = run_crawl(a.uvcrawl, [
             "--resolve", tw.resolve_arg(), "--resolve", "refused.test:1:127.0.0.1",
@@ -36,6 +39,9 @@ def test():
     check(r[seeds["huge"]]["error"] == "max-body" and r[seeds["huge"]]["bytes"] <= 1 << 20,
           f"huge body: error max-body, at most 1 MiB kept ({r[seeds['huge']]})")
     check(r[seeds["refused"]]["error"] == "refused", f"refused port: error refused")
+    for name in ("many-headers", "long-header"):
+        check(r[seeds[name]]["error"] == "headers-too-large",
+              f"{name}: error headers-too-large ({r[seeds[name]]['error']})")
     loop = [x for x in recs if "/fault/loop" in x["url"]]
     check(len(loop) == 2 and all(x["status"] == 302 for x in loop),
           f"redirect loop: each URL fetched once, then dedup ends it ({len(loop)} records)")

@@ -241,6 +241,21 @@ static void huge_headers(tw_resp *resp, const tw_opts *o)
   end_head(resp, resp->body.len);
 }
 
+/* One header line of 2 MiB: a different limit in curl than many headers. */
+static void long_header(tw_resp *resp, const tw_opts *o)
+{
+  char filler[1025];
+  memset(filler, 'a', 1024);
+  filler[1024] = '\0';
+  tw_site_leaf_html(&o->site, "long header", 1, 512, &resp->body);
+  begin_head(resp, 200, "text/html; charset=utf-8");
+  tw_buf_puts(&resp->head, "X-Long: ");
+  for (int i = 0; i < 2048; i++)
+    tw_buf_puts(&resp->head, filler);
+  tw_buf_puts(&resp->head, "\r\n");
+  end_head(resp, resp->body.len);
+}
+
 /* Serves page n of host, applying its per-URL fault unless it is reached
  * through its redirect alias. */
 static void page(tw_responder *r, const tw_http_req *req, int host, int n,
@@ -368,6 +383,7 @@ static void special(tw_responder *r, const tw_http_req *req, tw_route rt,
     end_head(resp, r->bomb_len);
     break;
   case TW_R_FHUGEHDR: huge_headers(resp, o); break;
+  case TW_R_FLONGHDR: long_header(resp, o); break;
   case TW_R_FTRAP:
     /* A crawler trap: every page links one level deeper, forever, in
      * relative form, so URLs grow and path segments repeat. */

@@ -68,6 +68,7 @@ typedef enum tw_route_kind {
   TW_R_FGZIP,
   TW_R_FBOMB,
   TW_R_FHUGEHDR,
+  TW_R_FLONGHDR,    /* one header line of 2 MiB */
   TW_R_FFLAKY,      /* arg = K */
   TW_R_FTRAP,       /* /fault/trap/...: an endless tree of relative links */
   TW_R_FNOTFOUND
