@@ -61,6 +61,7 @@ int uc_run_seed(uc_crawl *c, const uc_config *cfg, uint64_t now_ms);
 typedef struct uc_progress {
   uint64_t pages, inflight, hosts, errors;
   size_t queued;
+  bool draining; /* a signal stopped the dispatch: the line says so */
 } uc_progress;
 
 /** Take the figures of the progress line from the crawl. */
@@ -74,6 +75,14 @@ void uc_run_progress_take(const uc_crawl *c, uc_progress *out);
 void uc_run_progress_print(FILE *tty, const uc_progress *p, double elapsed_s);
 
 /**
+ * The first signal's line on stderr: how many transfers are draining, for
+ * how long at most, and that a second signal aborts them. Nothing with
+ * --quiet. Call once, after uc_crawl_stop().
+ * @param progress_shown  a --progress line is on the terminal: end it first.
+ */
+void uc_run_draining(const uc_crawl *c, const uc_config *cfg, bool progress_shown);
+
+/**
  * Fill the crawl's part of a transfer's trace span: URL, outcome, and
  * the times the frontier kept (queued, waiting for a token). The engine
  * adds its own times (dispatch, DNS, curl, parse, end).
@@ -82,11 +91,16 @@ void uc_run_progress_print(FILE *tty, const uc_progress *p, double elapsed_s);
  */
 void uc_run_trace_span(uc_trace_xfer *tx, const uc_fetch *f, const uc_fetch_result *r);
 
+/* The exit code of a crawl that ran to its end without fetching any seed:
+ * every seed failed (an error, a 4xx or 5xx), as wget2's exit 8 says. */
+#define UC_EXIT_NO_SEED 3
+
 /**
  * End a run: flush the records (a failed flush is fatal), copy the final
- * counters with the engine's outcome into `out`, say why the crawl
- * stopped if it was fatal, and give the exit code: 1 for a fatal
- * condition or an internal error, 130 if interrupted, else 0.
+ * counters with the engine's outcome into `out` (and why it ended,
+ * out->ended), say why the crawl stopped if it was fatal, and give the
+ * exit code: 1 for a fatal condition or an internal error, 130 if
+ * interrupted, UC_EXIT_NO_SEED if no seed could be fetched, else 0.
  * Call after every transfer is handed back and before uc_crawl_free.
  */
 int uc_run_end(uc_crawl *c, const uc_run_env *env, const uc_run_outcome *o, uc_stats *out);

@@ -8,6 +8,7 @@
 #ifndef UVCRAWL_STATS_H
 #define UVCRAWL_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -57,8 +58,19 @@ typedef enum uc_skip {
   UC_SKIP_COUNT_
 } uc_skip;
 
+/* Why a crawl ended (stats "ended"). */
+typedef enum uc_end {
+  UC_END_DONE = 0,   /* nothing left to fetch */
+  UC_END_MAX_PAGES,  /* --max-pages reached */
+  UC_END_INTERRUPTED, /* a signal */
+  UC_END_FATAL,      /* a fatal condition (stderr said which) */
+} uc_end;
+
 typedef struct uc_stats {
-  uint64_t pages;         /* page records written (any outcome) */
+  uint64_t pages;         /* records written, one per URL (any outcome) */
+  uint64_t requests;      /* fetches that ran to an outcome: robots.txt and retries included,
+                             aborted ones not */
+  uint64_t seeds_ok;      /* depth-0 records with a status below 400 (redirect targets too) */
   uint64_t status_2xx, status_3xx, status_4xx, status_5xx;
   uint64_t failures[UC_FAIL_COUNT_]; /* records with an "error", by kind */
   uint64_t skipped[UC_SKIP_COUNT_];  /* links not queued, by reason */
@@ -78,7 +90,13 @@ typedef struct uc_stats {
   uint64_t unfetched;     /* queued URLs dropped at shutdown */
   double elapsed_s;
   int interrupted;        /* 0, 1 (drained) or 2 (aborted) */
+  uint64_t threads_started; /* threads engine: worker threads started (0 in the loop engine) */
+  bool max_pages_reached; /* --max-pages stopped the dispatch */
+  uc_end ended;           /* set by uc_run_end */
 } uc_stats;
+
+/** The stats "ended" string: "done", "max-pages", "interrupted" or "fatal". */
+const char *uc_end_name(uc_end e);
 
 /** The record "error" string of a failure kind; NULL for UC_FAIL_NONE. */
 const char *uc_fail_name(uc_fail f);

@@ -473,6 +473,7 @@ int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_m
     if (KIND_OF(item.kind) == UC_KIND_PAGE && c->cfg->max_pages > 0 &&
         ++c->dispatched_pages >= c->cfg->max_pages && !c->capped) {
       c->capped = true;
+      c->stats.max_pages_reached = true;
       c->stats.skipped[UC_SKIP_MAX_PAGES] += drop_queue(c);
     }
     *out = f;
@@ -665,6 +666,8 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
     }
   }
   count_outcome(&c->stats, r->status, fail);
+  if (f->item.depth == 0 && fail == UC_FAIL_NONE && r->status > 0 && r->status < 400)
+    c->stats.seeds_ok++;
   c->stats.bytes += r->bytes;
   int rc = write_record(c, &rec);
   free(target);
@@ -676,6 +679,8 @@ int uc_crawl_complete(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_par
   int rc = 0;
   assert(c->stats.inflight > 0);
   c->stats.inflight--;
+  if (r->fail != UC_FAIL_ABORTED)
+    c->stats.requests++;
   if (parsed != NULL && parsed->parsed) {
     c->stats.parsed++;
     c->stats.parse_bytes += r->body_len;

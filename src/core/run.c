@@ -32,17 +32,31 @@ void uc_run_progress_take(const uc_crawl *c, uc_progress *out) {
   out->inflight = s->inflight;
   out->hosts = s->hosts;
   out->queued = uc_crawl_queued(c);
+  out->draining = uc_crawl_stopping(c) && uc_crawl_fatal(c) == 0;
   out->errors = 0;
   for (int i = 1; i < UC_FAIL_COUNT_; i++)
     out->errors += s->failures[i];
 }
 
 void uc_run_progress_print(FILE *tty, const uc_progress *p, double elapsed_s) {
+  if (p->draining) {
+    fprintf(tty, "\r\033[Kdraining %" PRIu64 " transfers, Ctrl-C again to abort  (%" PRIu64
+            " pages, %" PRIu64 " errors)", p->inflight, p->pages, p->errors);
+    return;
+  }
   fprintf(tty,
           "\r\033[K%" PRIu64 " pages  %.0f/s  %" PRIu64 " in flight  %zu queued  %" PRIu64
           " hosts  %" PRIu64 " errors",
           p->pages, elapsed_s > 0 ? (double)p->pages / elapsed_s : 0.0, p->inflight, p->queued,
           p->hosts, p->errors);
+}
+
+void uc_run_draining(const uc_crawl *c, const uc_config *cfg, bool progress_shown) {
+  if (cfg->quiet)
+    return;
+  fprintf(stderr, "%suvcrawl: interrupted: draining %" PRIu64 " transfers (at most %g s), "
+          "Ctrl-C again to abort them\n",
+          progress_shown ? "\r\033[K" : "", uc_crawl_stats(c)->inflight, cfg->drain_timeout_s);
 }
 
 void uc_run_trace_span(uc_trace_xfer *tx, const uc_fetch *f, const uc_fetch_result *r) {
@@ -66,6 +80,10 @@ int uc_run_end(uc_crawl *c, const uc_run_env *env, const uc_run_outcome *o, uc_s
   out->dns_queries = o->dns_queries;
   out->dns_cache_hits = o->dns_cache_hits;
   int fatal = uc_crawl_fatal(c);
+  out->ended = fatal != 0 || o->internal_error ? UC_END_FATAL
+               : o->signals > 0               ? UC_END_INTERRUPTED
+               : out->max_pages_reached       ? UC_END_MAX_PAGES
+                                              : UC_END_DONE;
   int write_errno = uc_crawl_write_errno(c) != 0 ? uc_crawl_write_errno(c) : flush_errno;
   const char *name = env->records_name != NULL ? env->records_name : "stdout";
   if (fatal == UC_EIO && write_errno != 0) /* e.g. a closed pipe: say which output */
@@ -73,5 +91,12 @@ int uc_run_end(uc_crawl *c, const uc_run_env *env, const uc_run_outcome *o, uc_s
             strerror(write_errno));
   else if (fatal != 0)
     fprintf(stderr, "uvcrawl: crawl stopped: %s\n", uc_strerror(fatal));
-  return fatal != 0 || o->internal_error ? 1 : o->signals > 0 ? 130 : 0;
+  switch (out->ended) {
+  case UC_END_FATAL:
+    return 1;
+  case UC_END_INTERRUPTED:
+    return 130;
+  default:
+    return out->seeds_ok == 0 ? UC_EXIT_NO_SEED : 0;
+  }
 }

@@ -25,6 +25,19 @@ const char *uc_fail_name(uc_fail f) {
 
 const char *uc_skip_name(uc_skip s) { return (unsigned)s < UC_SKIP_COUNT_ ? skip_names[s] : "?"; }
 
+const char *uc_end_name(uc_end e) {
+  switch (e) {
+  case UC_END_MAX_PAGES:
+    return "max-pages";
+  case UC_END_INTERRUPTED:
+    return "interrupted";
+  case UC_END_FATAL:
+    return "fatal";
+  default:
+    return "done";
+  }
+}
+
 static uint64_t total_failures(const uc_stats *s) {
   uint64_t n = 0;
   for (int i = 1; i < UC_FAIL_COUNT_; i++)
@@ -56,10 +69,13 @@ int uc_stats_format_json(uc_buf *out, const uc_stats *s, const char *engine) {
         ",\"links_new\":%" PRIu64 ",\"parsed\":%" PRIu64 ",\"parse_bytes\":%" PRIu64
         ",\"parse_ms\":%.3f,\"robots_fetches\":%" PRIu64 ",\"retries\":%" PRIu64
         ",\"peak_inflight\":%" PRIu64 ",\"dns_queries\":%" PRIu64 ",\"dns_cache_hits\":%" PRIu64
-        ",\"unfetched\":%" PRIu64 ",\"interrupted\":%s}\n",
+        ",\"unfetched\":%" PRIu64 ",\"interrupted\":%s,\"threads_started\":%" PRIu64
+        ",\"records\":%" PRIu64 ",\"requests\":%" PRIu64 ",\"seeds_ok\":%" PRIu64
+        ",\"ended\":\"%s\"}\n",
         s->bytes, s->hosts, s->links_found, s->links_new, s->parsed, s->parse_bytes,
         (double)s->parse_ns / 1e6, s->robots_fetches, s->retries, s->peak_inflight,
-        s->dns_queries, s->dns_cache_hits, s->unfetched, s->interrupted ? "true" : "false");
+        s->dns_queries, s->dns_cache_hits, s->unfetched, s->interrupted ? "true" : "false",
+        s->threads_started, s->pages, s->requests, s->seeds_ok, uc_end_name(s->ended));
   if (rc != 0) {
     out->len = mark;
     if (out->data != NULL)
@@ -70,14 +86,16 @@ int uc_stats_format_json(uc_buf *out, const uc_stats *s, const char *engine) {
 
 int uc_stats_print_summary(FILE *f, const uc_stats *s, const char *engine) {
   double secs = s->elapsed_s;
+  uint64_t failed = total_failures(s);
   int n = fprintf(f,
-      "uvcrawl (%s): %" PRIu64 " pages in %.2f s (%.1f pages/s), %" PRIu64 " hosts, %.1f MB\n"
-      "  status 2xx %" PRIu64 ", 3xx %" PRIu64 ", 4xx %" PRIu64 ", 5xx %" PRIu64
-      ", errors %" PRIu64 ", peak in flight %" PRIu64 "\n",
-      engine, s->pages, secs, secs > 0 ? (double)s->pages / secs : 0.0, s->hosts,
-      (double)s->bytes / 1e6, s->status_2xx, s->status_3xx, s->status_4xx, s->status_5xx,
-      total_failures(s), s->peak_inflight);
-  if (n >= 0 && total_failures(s) > 0) {
+      "uvcrawl (%s): %" PRIu64 " records in %.2f s (%.1f/s): %" PRIu64 " HTML pages, %" PRIu64
+      " failed; %" PRIu64 " host%s, %.1f MB\n"
+      "  %" PRIu64 " requests (robots.txt and retries included); status 2xx %" PRIu64
+      ", 3xx %" PRIu64 ", 4xx %" PRIu64 ", 5xx %" PRIu64 "; peak in flight %" PRIu64 "\n",
+      engine, s->pages, secs, secs > 0 ? (double)s->pages / secs : 0.0, s->parsed, failed,
+      s->hosts, s->hosts == 1 ? "" : "s", (double)s->bytes / 1e6, s->requests, s->status_2xx,
+      s->status_3xx, s->status_4xx, s->status_5xx, s->peak_inflight);
+  if (n >= 0 && failed > 0) {
     n = fprintf(f, "  errors:");
     for (int i = 1; n >= 0 && i < UC_FAIL_COUNT_; i++)
       if (s->failures[i] > 0)
@@ -85,8 +103,23 @@ int uc_stats_print_summary(FILE *f, const uc_stats *s, const char *engine) {
     if (n >= 0)
       n = fprintf(f, "\n");
   }
-  if (n >= 0 && s->interrupted)
+  const char *seeds = s->seeds_ok == 0 ? "; no seed could be fetched" : "";
+  if (n < 0)
+    return UC_EIO;
+  switch (s->ended) {
+  case UC_END_INTERRUPTED:
     n = fprintf(f, "  interrupted (%s): %" PRIu64 " queued URLs left unfetched\n",
-                s->interrupted == 1 ? "drained" : "aborted", s->unfetched);
+                s->interrupted == 2 ? "aborted" : "drained", s->unfetched);
+    break;
+  case UC_END_FATAL:
+    n = fprintf(f, "  ended: a fatal condition (said above)\n");
+    break;
+  case UC_END_MAX_PAGES:
+    n = fprintf(f, "  ended: --max-pages reached%s\n", seeds);
+    break;
+  default:
+    n = fprintf(f, "  ended: nothing left to fetch%s\n", seeds);
+    break;
+  }
   return n < 0 ? UC_EIO : 0;
 }

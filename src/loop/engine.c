@@ -79,6 +79,7 @@ static void signal_cb(uv_signal_t *s, int signum) {
     eng->phase = PHASE_DRAINING;
     eng->interrupted = 1;
     uc_crawl_stop(eng->crawl);
+    uc_run_draining(eng->crawl, eng->cfg, eng->progress_shown);
     uv_timer_stop(&eng->gate_timer);
     uv_timer_start(&eng->drain_timer, drain_timeout_cb,
                    (uint64_t)(eng->cfg->drain_timeout_s * 1000), 0);

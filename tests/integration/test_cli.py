@@ -93,6 +93,32 @@ def test():
         check(len(recs) == 2 and tw.url() in {r["url"] for r in recs},
               f"the two good seeds were crawled, the first after a BOM ({len(recs)})")
 
+        # The summary counts records, HTML pages, requests and failures apart,
+        # and says why the crawl ended; every seed failing is exit 3.
+        stats_path = os.path.join(d, "stats.json")
+
+        def summary(extra):
+            p = subprocess.run([a.uvcrawl, "--engine", a.engine, "--resolve", tw.resolve_arg(),
+                                "--resolve", "refused.test:1:127.0.0.1", "--rate", "0",
+                                "-o", os.devnull, "--stats", stats_path] + extra,
+                               capture_output=True, text=True, timeout=60)
+            return p.returncode, p.stderr, uvtest.read_stats(stats_path)
+
+        rc, err, st = summary([tw.url()])
+        check(rc == 0 and st["ended"] == "done" and st["records"] == st["pages"] and
+              st["requests"] == st["records"] + 1 and st["seeds_ok"] == 1,
+              f"a whole crawl: ended done, requests = records + robots.txt ({rc}, {st})")
+        check(f"{st['records']} records in" in err and f"{st['parsed']} HTML pages, 0 failed; 1 host,"
+              in err and "ended: nothing left to fetch" in err, f"its summary ({err})")
+        rc, err, st = summary(["-n", "2", tw.url()])
+        check(rc == 0 and st["ended"] == "max-pages" and st["records"] == 2 and
+              "ended: --max-pages reached" in err, f"-n 2: the summary says -n ended it ({err})")
+        rc, err, st = summary(["--robots", "off", "http://refused.test:1/", "http://refused.test:1/x"])
+        check(rc == 3 and st["seeds_ok"] == 0 and st["records"] == 2 and st["parsed"] == 0 and
+              "0 HTML pages, 2 failed" in err and "errors: refused 2" in err and
+              "no seed could be fetched" in err,
+              f"every seed refused: exit 3, said in the summary ({rc}: {err})")
+
         # A password in a seed is used, and shown nowhere.
         trace = os.path.join(d, "trace.json")
         secret = tw.url().replace("http://", "http://crawler:s3cr3t@")

@@ -82,8 +82,9 @@ def test():
     with Testweb(a.testweb, small + ["--robots-status", "503"]) as tw:
         rc, recs, _, _ = crawl(a, tw)
         log = tw.stop_and_read_log()
-    check(rc == 0 and len(recs) == 1 and recs[0]["error"] == "robots",
-          f"503 robots.txt: the page is refused ({[r['error'] for r in recs]})")
+    check(rc == 3 and len(recs) == 1 and recs[0]["error"] == "robots",
+          f"503 robots.txt: the page is refused, no seed fetched: exit 3 "
+          f"({rc}, {[r['error'] for r in recs]})")
     check(recs[0].get("cause") == "http-503",
           f"503 robots.txt: the record says why ({recs[0].get('cause')})")
     check([r["path"] for r in log] == ["/robots.txt", "/robots.txt"],
@@ -139,7 +140,7 @@ class Quiet(http.server.ThreadingHTTPServer):
 def refused_with_cause(a, url, resolve, cause, what):
     rc, recs, _, err = run_crawl(a.uvcrawl, ["--resolve", resolve, "--retries", "0",
                                              "--timeout", "1", "-q", url], a.engine, timeout=60)
-    check(rc == 0 and len(recs) == 1, f"{what}: one record ({rc}: {err.strip()[-200:]})")
+    check(rc == 3 and len(recs) == 1, f"{what}: one record, exit 3 ({rc}: {err.strip()[-200:]})")
     check(recs[0]["error"] == "robots" and recs[0].get("cause") == cause,
           f"{what}: the page says robots and why ({recs[0]})")
 

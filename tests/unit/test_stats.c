@@ -23,6 +23,7 @@ static void test_json(void **state) {
   s.peak_inflight = 9999;
   s.elapsed_s = 2.0;
   s.parse_ns = 1500000;
+  s.threads_started = 37;
   uc_buf b = UC_BUF_INIT;
   assert_int_equal(uc_stats_format_json(&b, &s, "loop"), 0);
   static const char *const want[] = {
@@ -32,7 +33,8 @@ static void test_json(void **state) {
       "\"skipped\":{\"duplicate\":40,",
       "\"parse_ms\":1.500,",
       "\"peak_inflight\":9999,",
-      "\"interrupted\":false}\n",
+      "\"interrupted\":false,\"threads_started\":37,\"records\":10,\"requests\":0,"
+      "\"seeds_ok\":0,\"ended\":\"done\"}\n",
   };
   for (size_t i = 0; i < sizeof want / sizeof *want; i++)
     if (strstr(b.data, want[i]) == NULL)
@@ -55,18 +57,49 @@ static void test_summary(void **state) {
   uc_stats s;
   memset(&s, 0, sizeof s);
   s.pages = 3;
+  s.parsed = 2;
+  s.requests = 5;
+  s.hosts = 1;
   s.failures[UC_FAIL_RESET] = 1;
   s.interrupted = 1;
+  s.ended = UC_END_INTERRUPTED;
   s.unfetched = 17;
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
   assert_int_equal(uc_stats_print_summary(f, &s, "threads"), 0);
   fclose(f);
-  assert_non_null(strstr(text, "uvcrawl (threads): 3 pages"));
+  assert_non_null(strstr(text, "uvcrawl (threads): 3 records in"));
+  assert_non_null(strstr(text, ": 2 HTML pages, 1 failed; 1 host, "));
+  assert_non_null(strstr(text, "  5 requests (robots.txt and retries included)"));
   assert_non_null(strstr(text, "errors: reset 1"));
-  assert_non_null(strstr(text, "17 queued URLs left unfetched"));
+  assert_non_null(strstr(text, "interrupted (drained): 17 queued URLs left unfetched"));
   free(text);
+
+  /* Why it ended, and a crawl that fetched no seed. */
+  static const struct {
+    uc_end ended;
+    uint64_t seeds_ok, hosts;
+    const char *want;
+  } cases[] = {
+      {UC_END_DONE, 1, 2, "2 hosts, 0.0 MB\n"},
+      {UC_END_DONE, 1, 1, "  ended: nothing left to fetch\n"},
+      {UC_END_DONE, 0, 1, "  ended: nothing left to fetch; no seed could be fetched\n"},
+      {UC_END_MAX_PAGES, 3, 1, "  ended: --max-pages reached\n"},
+      {UC_END_FATAL, 1, 1, "  ended: a fatal condition (said above)\n"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    memset(&s, 0, sizeof s);
+    s.ended = cases[i].ended;
+    s.seeds_ok = cases[i].seeds_ok;
+    s.hosts = cases[i].hosts;
+    f = open_memstream(&text, &len);
+    assert_int_equal(uc_stats_print_summary(f, &s, "loop"), 0);
+    fclose(f);
+    if (strstr(text, cases[i].want) == NULL)
+      fail_msg("case %zu: want '%s' in:\n%s", i, cases[i].want, text);
+    free(text);
+  }
 }
 
 int main(void) {
