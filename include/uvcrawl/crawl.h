@@ -64,9 +64,11 @@ typedef struct uc_parsed {
   bool parsed;    /* the body was HTML and went through the parser */
   int rc;         /* uc_extract's result when parsed */
   uc_links links; /* owned: free with uc_parsed_free() */
-  /* Set by uc_crawl_prefilter(): links.urls then holds only the links that
-   * passed policy and were new to the visited set. */
+  /* Set by uc_crawl_prefilter(): links.urls then holds first the links
+   * that passed policy and were new to the visited set ([0, accepted)),
+   * then those out of the seeds' scope, which the crawl judges itself. */
   bool prefiltered;
+  size_t accepted;
   size_t found;                      /* unique links before filtering */
   uint64_t skipped[UC_SKIP_COUNT_];  /* filtered out, by reason */
 } uc_parsed;

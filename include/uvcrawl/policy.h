@@ -4,9 +4,10 @@
  * length, a path segment repeated too often).
  *
  * Dedup is not here (that is the visited set); neither are per-host page
- * caps (the crawl counts those). Not thread-safe once built? It is: after
- * the seeds are added, uc_policy_check() only reads, so it may be called
- * from several threads at once.
+ * caps (the crawl counts those). Thread-safety: after the seeds are added,
+ * uc_policy_check() only reads, so it may be called from several threads at
+ * once; the hosts that seeds redirect to (uc_policy_adopt_host) are the
+ * owner thread's alone.
  */
 #ifndef UVCRAWL_POLICY_H
 #define UVCRAWL_POLICY_H
@@ -46,5 +47,19 @@ int uc_policy_add_seed_host(uc_policy *p, const char *host);
  * @return -1 when it may be queued, else the uc_skip reason.
  */
 int uc_policy_check(const uc_policy *p, const char *url, const char *host, int depth);
+
+/**
+ * Take a host a seed redirected to into the scope (as wget2 does: a seed
+ * `http://shop.test/` that answers 301 to `http://www.shop.test/` makes
+ * www.shop.test a seed host). Only uc_policy_check_owner() sees these
+ * hosts: call both from the one thread that owns the policy (the crawl's),
+ * while other threads may run uc_policy_check(), which does not read them.
+ * A host already in scope, or any host with --scope any, adds nothing.
+ * @return 0 or UC_ENOMEM.
+ */
+int uc_policy_adopt_host(uc_policy *p, const char *host);
+
+/** uc_policy_check(), with the adopted hosts in scope too; the owner's only. */
+int uc_policy_check_owner(const uc_policy *p, const char *url, const char *host, int depth);
 
 #endif /* UVCRAWL_POLICY_H */

@@ -227,12 +227,15 @@ static int defer_to_next_level(uc_crawl *c, const char *url, const char *parent,
   return 0;
 }
 
-/* Policy for a discovered link: -1 if it may be queued, else a uc_skip. */
-static int link_policy(const uc_crawl *c, const char *url, int depth) {
+/* Policy for a discovered link: -1 if it may be queued, else a uc_skip.
+ * `owner`: called by the crawl's owner (its loop, or under its lock), which
+ * alone sees the hosts that seeds redirected to. */
+static int link_policy(const uc_crawl *c, const char *url, int depth, bool owner) {
   char host[256];
   if (uc_url_host(url, host, sizeof host) != 0)
     return UC_SKIP_PATTERN;
-  return uc_policy_check(c->policy, url, host, depth);
+  return owner ? uc_policy_check_owner(c->policy, url, host, depth)
+               : uc_policy_check(c->policy, url, host, depth);
 }
 
 /* Queue a link that passed policy and dedup; the per-host page cap and
@@ -270,7 +273,7 @@ static int queue_link(uc_crawl *c, const char *url, const char *parent, int dept
  */
 static int offer(uc_crawl *c, const char *url, const char *parent, int depth, unsigned hops,
                  uint64_t now_ms) {
-  int skip = link_policy(c, url, depth);
+  int skip = link_policy(c, url, depth, true);
   if (skip >= 0) {
     c->stats.skipped[skip]++;
     return 0;
@@ -283,16 +286,32 @@ static int offer(uc_crawl *c, const char *url, const char *parent, int depth, un
   return queue_link(c, url, parent, depth, hops, now_ms);
 }
 
+/*
+ * Note: prefiltering runs outside the crawl's owner (a parse thread, a
+ * worker), where the hosts that seeds redirected to are not visible. A
+ * link out of the seeds' scope is therefore not dropped here but kept
+ * after the accepted ones (links.urls[accepted..count)), for the owner to
+ * judge whole in merge_links().
+ */
 int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) {
   if (!parsed->parsed || parsed->rc != 0 || parsed->prefiltered)
     return 0;
   uc_links *links = &parsed->links;
   parsed->found = links->count;
-  size_t kept = 0;
+  char **out_of_scope = NULL;
+  size_t kept = 0, n_out = 0;
   int rc = 0;
   for (size_t i = 0; i < links->count; i++) {
     char *url = links->urls[i];
-    int skip = rc == 0 ? link_policy(c, url, f->item.depth + 1) : UC_SKIP_SEEN;
+    int skip = rc == 0 ? link_policy(c, url, f->item.depth + 1, false) : UC_SKIP_SEEN;
+    if (skip == UC_SKIP_SCOPE) {
+      if (out_of_scope == NULL && (out_of_scope = malloc(links->count * sizeof *out_of_scope)) == NULL)
+        rc = UC_ENOMEM;
+      else {
+        out_of_scope[n_out++] = url;
+        continue;
+      }
+    }
     if (skip < 0) {
       int fresh = c->visited(c->visited_ctx, url, strlen(url));
       if (fresh < 0)
@@ -306,6 +325,10 @@ int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) 
       links->urls[kept++] = url;
     }
   }
+  parsed->accepted = kept;
+  for (size_t i = 0; i < n_out; i++)
+    links->urls[kept++] = out_of_scope[i];
+  free(out_of_scope);
   links->count = kept;
   parsed->prefiltered = true;
   return rc;
@@ -620,13 +643,23 @@ static long merge_links(uc_crawl *c, const uc_fetch *f, const uc_parsed *parsed,
       c->stats.skipped[k] += parsed->skipped[k];
   for (size_t i = 0; i < parsed->links.count; i++) {
     const char *url = parsed->links.urls[i];
-    int rc = parsed->prefiltered ? queue_link(c, url, f->item.url, f->item.depth + 1, 0, now_ms)
-                                 : offer(c, url, f->item.url, f->item.depth + 1, 0, now_ms);
+    int rc = parsed->prefiltered && i < parsed->accepted
+                 ? queue_link(c, url, f->item.url, f->item.depth + 1, 0, now_ms)
+                 : offer(c, url, f->item.url, f->item.depth + 1, 0, now_ms);
     if (rc < 0)
       return rc;
     fresh += rc;
   }
   return fresh;
+}
+
+/* A seed (or a seed's redirect) redirects: its target's host joins the
+ * scope, as the seed's would (wget2 does the same). */
+static int adopt_host(uc_crawl *c, const char *target) {
+  char host[256];
+  if (uc_url_host(target, host, sizeof host) != 0)
+    return 0; /* offer() refuses it */
+  return uc_policy_adopt_host(c->policy, host);
 }
 
 /* A page came back for good (no retry): merge, follow redirect, record. */
@@ -658,7 +691,9 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
       fail = UC_FAIL_REDIRECTS;
       rec.error = uc_fail_name(fail);
     } else if (!c->stopping) {
-      int rc = offer(c, target, f->item.url, f->item.depth, hops, now_ms);
+      int rc = f->item.depth == 0 ? adopt_host(c, target) : 0;
+      if (rc == 0)
+        rc = offer(c, target, f->item.url, f->item.depth, hops, now_ms);
       if (rc < 0) {
         free(target);
         return rc;

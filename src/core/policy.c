@@ -2,6 +2,7 @@
 #include "uvcrawl/policy.h"
 
 #include <regex.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@ struct uc_policy {
   int max_depth;            /* -1: unlimited */
   size_t max_url_length;    /* 0: unlimited */
   uc_seen *scope_names;     /* seed hosts (host scope) or their domains */
+  uc_seen *adopted;         /* hosts (or domains) a seed redirected to; the owner's only */
   regex_t *allow;
   size_t n_allow;
   regex_t *deny;
@@ -75,6 +77,7 @@ void uc_policy_free(uc_policy *p) {
   if (p == NULL)
     return;
   uc_seen_free(p->scope_names);
+  uc_seen_free(p->adopted);
   free_all(p->allow, p->n_allow);
   free_all(p->deny, p->n_deny);
   free(p);
@@ -128,14 +131,28 @@ static int matches_any(const regex_t *re, size_t n, const char *url) {
   return 0;
 }
 
-int uc_policy_check(const uc_policy *p, const char *url, const char *host, int depth) {
+int uc_policy_adopt_host(uc_policy *p, const char *host) {
+  if (p->scope == UC_SCOPE_ANY)
+    return 0;
+  const char *name = scope_name(p, host);
+  if (uc_seen_contains(p->scope_names, name, strlen(name)))
+    return 0;
+  int rc = p->adopted == NULL ? uc_seen_new(&p->adopted, NULL) : 0;
+  if (rc == 0)
+    rc = uc_seen_insert(p->adopted, name, strlen(name));
+  return rc < 0 ? rc : 0;
+}
+
+static int check(const uc_policy *p, const char *url, const char *host, int depth, bool owner) {
   if (p->max_depth >= 0 && depth > p->max_depth)
     return UC_SKIP_DEPTH;
   if (p->max_url_length > 0 && strlen(url) > p->max_url_length)
     return UC_SKIP_URL_LENGTH;
   if (p->scope != UC_SCOPE_ANY) {
     const char *name = scope_name(p, host);
-    if (!uc_seen_contains(p->scope_names, name, strlen(name)))
+    size_t len = strlen(name);
+    if (!uc_seen_contains(p->scope_names, name, len) &&
+        !(owner && p->adopted != NULL && uc_seen_contains(p->adopted, name, len)))
       return UC_SKIP_SCOPE;
   }
   if (p->n_allow > 0 && !matches_any(p->allow, p->n_allow, url))
@@ -145,4 +162,12 @@ int uc_policy_check(const uc_policy *p, const char *url, const char *host, int d
   if (repeats_segment(url))
     return UC_SKIP_REPEATED_SEGMENT;
   return -1;
+}
+
+int uc_policy_check(const uc_policy *p, const char *url, const char *host, int depth) {
+  return check(p, url, host, depth, false);
+}
+
+int uc_policy_check_owner(const uc_policy *p, const char *url, const char *host, int depth) {
+  return check(p, url, host, depth, true);
 }

@@ -323,6 +323,14 @@ static void special(tw_responder *r, const tw_http_req *req, tw_route rt,
     tw_site_leaf_html(&o->site, "nofollow target", 0, 512, &resp->body);
     html(resp, 200, "text/html; charset=utf-8", 0);
     break;
+  case TW_R_FTOHOST: {
+    /* Another host on this port: the port is the Host header's. */
+    const char *colon = strrchr(req->host, ':');
+    char abs[128];
+    snprintf(abs, sizeof abs, "http://h%04ld.test%s/", rt.arg, colon != NULL ? colon : "");
+    redirect(resp, abs);
+    break;
+  }
   case TW_R_F500: error_page(resp, 500); break;
   case TW_R_F503: error_page(resp, 503); break;
   case TW_R_F429:

@@ -134,6 +134,8 @@ tw_route tw_site_route(const tw_site_opts *o, const char *target)
     r.kind = TW_R_MISSING;
   } else if ((v = match_num(target, len, "/fault/redirect/", "")) >= 0) {
     r.kind = TW_R_FREDIRECT;
+  } else if ((v = match_num(target, len, "/fault/to-host/", "")) >= 0) {
+    r.kind = TW_R_FTOHOST;
   } else if (len >= 12 && memcmp(target, "/fault/trap/", 12) == 0) {
     r.kind = TW_R_FTRAP;
     v = 0;

@@ -61,6 +61,7 @@ typedef enum tw_route_kind {
   TW_R_FHUGE,
   TW_R_FENDLESS,
   TW_R_FREDIRECT,   /* arg = N */
+  TW_R_FTOHOST,     /* /fault/to-host/N: 301 to host N's root; arg = N */
   TW_R_FLOOP,
   TW_R_FLOOP2,
   TW_R_FWRONGTYPE,
