@@ -66,6 +66,8 @@ typedef struct uc_config {
   const char *trace_path;    /* --trace: NULL: no trace */
   bool progress;
   bool quiet;
+  bool verbose;              /* one stderr line per URL refused or failed */
+  bool record_headers;       /* a few response headers in each record */
   const char *const *seeds;  /* URLs as given; normalized by the crawl */
   size_t n_seeds;
   uint64_t seen_key[2];      /* key of the visited set's hash */

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "uvcrawl/config.h"
+#include "uvcrawl/record.h"
 #include "uvcrawl/extract.h"
 #include "uvcrawl/frontier.h"
 #include "uvcrawl/stats.h"
@@ -51,6 +52,9 @@ typedef struct uc_fetch_result {
   uint64_t bytes;           /* body bytes received */
   double fetch_ms;          /* transfer wall time */
   double retry_after_s;     /* Retry-After in seconds, < 0 if absent */
+  /* --record-headers: the final response's headers of UC_RECORD_HEADERS
+   * (record.h), NULL where absent; all NULL otherwise. */
+  const char *headers[UC_RECORD_HEADER_COUNT];
 } uc_fetch_result;
 
 /**

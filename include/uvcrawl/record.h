@@ -14,6 +14,24 @@
 
 #include "uvcrawl/buf.h"
 
+/* The response headers --record-headers keeps: X(index name, header name,
+ * record key). */
+#define UC_RECORD_HEADERS(X)                          \
+  X(LOCATION, "Location", "location")                 \
+  X(CONTENT_LENGTH, "Content-Length", "content-length") \
+  X(LAST_MODIFIED, "Last-Modified", "last-modified")  \
+  X(ETAG, "ETag", "etag")
+
+enum {
+#define UC_RECORD_HEADER_ENUM_(name, header, key) UC_RECORD_HEADER_##name,
+  UC_RECORD_HEADERS(UC_RECORD_HEADER_ENUM_)
+#undef UC_RECORD_HEADER_ENUM_
+  UC_RECORD_HEADER_COUNT
+};
+
+/** The header name of index i (for curl_easy_header), NULL past the end. */
+const char *uc_record_header_name(int i);
+
 /*
  * One crawl record. Every string is borrowed for the duration of
  * uc_record_format and may hold any bytes (invalid UTF-8 is replaced).
@@ -33,6 +51,9 @@ typedef struct uc_record {
   const char *engine;       /* "loop" or "threads" */
   unsigned attempts;        /* 1 for a first try */
   const char *cause;        /* why robots.txt was unreachable ("tls", "http-503"); NULL -> no key */
+  /* --record-headers: UC_RECORD_HEADER_COUNT values, NULL where absent;
+   * the array NULL -> no key. */
+  const char *const *headers;
 } uc_record;
 
 /**
@@ -43,7 +64,8 @@ typedef struct uc_record {
  *
  * Keys, in this order: url, final_url, status, depth, parent, content_type,
  * bytes, fetch_ms, links, new_links, error, engine, attempts, and then, only
- * when it is set, cause. fetch_ms has
+ * when it is set, cause, and headers (an object of the headers present,
+ * by lower-case name: {"content-length":"512","etag":"\"x\""}). fetch_ms has
  * one decimal ("12.3"; independent of the C locale); a non-finite value is
  * null. A NULL url or engine is written as null too. The line never holds a
  * raw control character, so one record is exactly one line.

@@ -22,7 +22,7 @@ enum {
   OPT_PARSE_THREADS, OPT_USER_AGENT, OPT_ROBOTS, OPT_MAX_CRAWL_DELAY, OPT_TIMEOUT,
   OPT_CONNECT_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_MAX_BODY, OPT_RETRIES, OPT_MAX_REDIRECTS,
   OPT_MAX_URL_LENGTH, OPT_MAX_PAGES_PER_HOST, OPT_RESOLVE, OPT_DNS_SERVER, OPT_STATS,
-  OPT_PROGRESS, OPT_SEEN, OPT_TRACE,
+  OPT_PROGRESS, OPT_SEEN, OPT_TRACE, OPT_RECORD_HEADERS,
 };
 
 static const struct option long_options[] = {
@@ -57,6 +57,8 @@ static const struct option long_options[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"seen", required_argument, NULL, OPT_SEEN},
     {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"record-headers", no_argument, NULL, OPT_RECORD_HEADERS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -107,7 +109,10 @@ void cli_usage(FILE *f) {
       "  --trace FILE              Chrome trace-event JSON of every transfer's phases, the\n"
       "                            threads' work and counters (Perfetto, chrome://tracing)\n"
       "  --progress                live status line on stderr (when it is a terminal)\n"
+      "  --record-headers          add Location, Content-Length, Last-Modified and ETag\n"
+      "                            to each record (\"headers\":{...})\n"
       "  -q, --quiet               no summary on stderr\n"
+      "  -v, --verbose             a line on stderr for each URL refused or failed, and why\n"
       "  -h, --help, -V, --version\n"
       "\n"
       "Exit: 0 done, 1 finished with a fatal condition, 2 bad usage, 130 interrupted.\n",
@@ -470,6 +475,12 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
   case 'q':
     cfg->quiet = true;
     return 0;
+  case 'v':
+    cfg->verbose = true;
+    return 0;
+  case OPT_RECORD_HEADERS:
+    cfg->record_headers = true;
+    return 0;
   default:
     return -1;
   }
@@ -519,7 +530,7 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
   opterr = 0;
   optind = 1;
   int opt, index;
-  while ((opt = getopt_long(argc, argv, ":c:d:n:i:o:qhV", long_options, &index)) != -1) {
+  while ((opt = getopt_long(argc, argv, ":c:d:n:i:o:qvhV", long_options, &index)) != -1) {
     const char *bad = argv[optind - 1];
     if (opt == 'h')
       return CLI_HELP;

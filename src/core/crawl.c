@@ -227,6 +227,24 @@ static int defer_to_next_level(uc_crawl *c, const char *url, const char *parent,
   return 0;
 }
 
+/* --verbose: one line on stderr, the URL's password masked. */
+static void say(const char *what, const char *url, const char *why, const char *cause) {
+  uc_buf shown = UC_BUF_INIT;
+  uc_url_mask(url, &shown);
+  fprintf(stderr, "uvcrawl: %s %s: %s%s%s%s\n", what, shown.data != NULL ? shown.data : url,
+          why, cause != NULL ? " (cause: " : "", cause != NULL ? cause : "",
+          cause != NULL ? ")" : "");
+  uc_buf_free(&shown);
+}
+
+/* A link not queued: counted, and said with --verbose (a duplicate is not
+ * worth a line). */
+static void skipped(const uc_crawl *c, uint64_t *counts, const char *url, int why) {
+  counts[why]++;
+  if (c->cfg->verbose && why != UC_SKIP_SEEN)
+    say("skip", url, uc_skip_name((uc_skip)why), NULL);
+}
+
 /* Policy for a discovered link: -1 if it may be queued, else a uc_skip.
  * `owner`: called by the crawl's owner (its loop, or under its lock), which
  * alone sees the hosts that seeds redirected to. */
@@ -254,7 +272,7 @@ static int queue_link(uc_crawl *c, const char *url, const char *parent, int dept
     free(origin);
   }
   if (skip >= 0) {
-    c->stats.skipped[skip]++;
+    skipped(c, c->stats.skipped, url, skip);
     return 0;
   }
   int rc = c->cfg->depth >= 0 && depth > c->level
@@ -275,7 +293,7 @@ static int offer(uc_crawl *c, const char *url, const char *parent, int depth, un
                  uint64_t now_ms) {
   int skip = link_policy(c, url, depth, true);
   if (skip >= 0) {
-    c->stats.skipped[skip]++;
+    skipped(c, c->stats.skipped, url, skip);
     return 0;
   }
   int rc = c->visited(c->visited_ctx, url, strlen(url));
@@ -319,7 +337,7 @@ int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) 
       skip = fresh == 1 ? -1 : UC_SKIP_SEEN;
     }
     if (skip >= 0) {
-      parsed->skipped[skip]++;
+      skipped(c, parsed->skipped, url, skip);
       free(url);
     } else {
       links->urls[kept++] = url;
@@ -350,6 +368,11 @@ int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms) {
 
 /* Format and write one record; a failed write is fatal for the crawl. */
 static int write_record(uc_crawl *c, const uc_record *rec) {
+  if (c->cfg->verbose && (rec->error != NULL || rec->status >= 400)) {
+    char status[16];
+    snprintf(status, sizeof status, "http %d", rec->status);
+    say("fail", rec->url, rec->error != NULL ? rec->error : status, rec->cause);
+  }
   uc_buf_reset(&c->line);
   int rc = uc_record_format(&c->line, rec);
   if (rc != 0)
@@ -670,6 +693,8 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
                    .content_type = r->content_type, .bytes = r->bytes, .fetch_ms = r->fetch_ms,
                    .links = -1, .new_links = -1, .error = uc_fail_name(r->fail),
                    .engine = c->engine, .attempts = f->item.attempts};
+  if (c->cfg->record_headers && r->status > 0)
+    rec.headers = r->headers;
   uc_fail fail = r->fail;
   char *target = NULL;
   if (parsed != NULL && parsed->parsed && parsed->rc == 0) {

@@ -150,6 +150,22 @@ static void put_raw(record_writer *w, const char *text) {
     w->rc = uc_buf_puts(w->out, text);
 }
 
+static const char *const header_names[UC_RECORD_HEADER_COUNT] = {
+#define UC_RECORD_HEADER_NAME_(name, header, key) [UC_RECORD_HEADER_##name] = header,
+    UC_RECORD_HEADERS(UC_RECORD_HEADER_NAME_)
+#undef UC_RECORD_HEADER_NAME_
+};
+
+static const char *const header_keys[UC_RECORD_HEADER_COUNT] = {
+#define UC_RECORD_HEADER_KEY_(name, header, key) [UC_RECORD_HEADER_##name] = key,
+    UC_RECORD_HEADERS(UC_RECORD_HEADER_KEY_)
+#undef UC_RECORD_HEADER_KEY_
+};
+
+const char *uc_record_header_name(int i) {
+  return i >= 0 && i < UC_RECORD_HEADER_COUNT ? header_names[i] : NULL;
+}
+
 int uc_json_append_url(uc_buf *out, const char *url) {
   size_t start, len;
   if (url == NULL || !uc_url_password(url, &start, &len))
@@ -227,6 +243,19 @@ int uc_record_format(uc_buf *out, const uc_record *r) {
   put_long(&w, ",\"attempts\":", (long long)r->attempts, false);
   if (r->cause != NULL)
     put_string(&w, ",\"cause\":", r->cause);
+  if (r->headers != NULL) {
+    put_raw(&w, ",\"headers\":{");
+    bool first = true;
+    for (int i = 0; i < UC_RECORD_HEADER_COUNT; i++) {
+      if (r->headers[i] == NULL)
+        continue;
+      put_raw(&w, first ? "\"" : ",\"");
+      put_raw(&w, header_keys[i]);
+      put_string(&w, "\":", r->headers[i]);
+      first = false;
+    }
+    put_raw(&w, "}");
+  }
   put_raw(&w, "}\n");
   if (w.rc != 0)
     buf_rollback(out, len0);

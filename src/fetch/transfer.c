@@ -146,6 +146,27 @@ int uc_transfer_setup(uc_transfer *t, CURL *e, const uc_config *cfg, const uc_fe
   return uc_transfer_error(set_options(t, e, cfg, f));
 }
 
+/* --record-headers: copy the final response's few headers, since curl's
+ * struct curl_header is valid only until its next call. Out of memory
+ * drops them (the record is still written). */
+static void keep_headers(uc_transfer *t, uc_fetch_result *r) {
+  size_t at[UC_RECORD_HEADER_COUNT];
+  bool found[UC_RECORD_HEADER_COUNT];
+  int rc = 0;
+  uc_buf_reset(&t->headers);
+  for (int i = 0; i < UC_RECORD_HEADER_COUNT; i++) {
+    struct curl_header *h = NULL;
+    found[i] = rc == 0 && curl_easy_header(t->easy, uc_record_header_name(i), 0, CURLH_HEADER,
+                                           -1, &h) == CURLHE_OK;
+    if (found[i]) {
+      at[i] = t->headers.len;
+      rc = uc_buf_append(&t->headers, h->value, strlen(h->value) + 1);
+    }
+  }
+  for (int i = 0; rc == 0 && i < UC_RECORD_HEADER_COUNT; i++)
+    r->headers[i] = found[i] ? t->headers.data + at[i] : NULL;
+}
+
 void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
                          uc_fetch_result *r) {
   long status = 0;
@@ -179,6 +200,8 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
   r->fetch_ms = fetch_ms;
   if (r->fail == UC_FAIL_NONE && status == 0)
     r->fail = UC_FAIL_PROTOCOL;
+  if (t->cfg->record_headers && status > 0)
+    keep_headers(t, r);
 }
 
 void uc_transfer_times(const uc_transfer *t, uc_trace_curl *out) {
@@ -202,6 +225,7 @@ void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
     uc_buf_reset(&t->body);
   else
     uc_buf_free(&t->body);
+  uc_buf_free(&t->headers);
   t->bytes = 0;
   t->header_bytes = 0;
   t->keep_body = t->body_too_big = t->headers_too_big = t->robots_cut = false;

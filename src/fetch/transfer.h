@@ -33,6 +33,7 @@ typedef struct uc_transfer {
   const uc_fetch *fetch;    /* borrowed: the fetch in progress */
   struct curl_slist *pin;   /* owned: this fetch's CURLOPT_RESOLVE entry */
   uc_buf body;              /* owned: kept up to --max-body while it may be HTML */
+  uc_buf headers;           /* owned: --record-headers values, NUL-separated */
   uint64_t bytes;           /* body bytes received, decoded */
   size_t header_bytes;      /* of the current response */
   bool keep_body;

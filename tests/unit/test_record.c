@@ -272,6 +272,23 @@ static void test_record_exact(void **state) {
   assert_null(strstr(b.data, "hush"));
   uc_buf_free(&b);
 
+  /* --record-headers: the headers present, by key, after attempts. */
+  const char *hdrs[UC_RECORD_HEADER_COUNT] = {NULL};
+  hdrs[UC_RECORD_HEADER_ETAG] = "\"v1\"";
+  hdrs[UC_RECORD_HEADER_CONTENT_LENGTH] = "12";
+  r = (uc_record){.url = "http://t.test/", .status = 200, .links = -1, .new_links = -1,
+                  .engine = "loop", .attempts = 1, .headers = hdrs};
+  assert_int_equal(uc_record_format(&b, &r), 0);
+  assert_non_null(strstr(b.data, "\"attempts\":1,\"headers\":{\"content-length\":\"12\","
+                                  "\"etag\":\"\\\"v1\\\"\"}}\n"));
+  uc_buf_free(&b);
+  hdrs[UC_RECORD_HEADER_ETAG] = hdrs[UC_RECORD_HEADER_CONTENT_LENGTH] = NULL;
+  assert_int_equal(uc_record_format(&b, &r), 0);
+  assert_non_null(strstr(b.data, "\"attempts\":1,\"headers\":{}}\n"));
+  uc_buf_free(&b);
+  assert_string_equal(uc_record_header_name(UC_RECORD_HEADER_LAST_MODIFIED), "Last-Modified");
+  assert_null(uc_record_header_name(UC_RECORD_HEADER_COUNT));
+
   /* A cause follows attempts, only when there is one. */
   r = (uc_record){.url = "http://t.test/", .links = -1, .new_links = -1, .error = "robots",
                   .engine = "loop", .cause = "tls"};
