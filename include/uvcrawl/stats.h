@@ -70,6 +70,7 @@ typedef struct uc_stats {
   uint64_t pages;         /* records written, one per URL (any outcome) */
   uint64_t requests;      /* fetches that ran to an outcome: robots.txt and retries included,
                              aborted ones not */
+  uint64_t html_pages;    /* 2xx responses that are HTML (parsed or not, by -d) */
   uint64_t seeds_ok;      /* depth-0 records with a status below 400 (redirect targets too) */
   uint64_t status_2xx, status_3xx, status_4xx, status_5xx;
   uint64_t failures[UC_FAIL_COUNT_]; /* records with an "error", by kind */

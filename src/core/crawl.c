@@ -728,6 +728,9 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
   count_outcome(&c->stats, r->status, fail);
   if (f->item.depth == 0 && fail == UC_FAIL_NONE && r->status > 0 && r->status < 400)
     c->stats.seeds_ok++;
+  if (fail == UC_FAIL_NONE && r->status >= 200 && r->status < 300 &&
+      is_html(r->content_type, r->body, r->body_len))
+    c->stats.html_pages++;
   c->stats.bytes += r->bytes;
   int rc = write_record(c, &rec);
   free(target);

@@ -70,12 +70,13 @@ int uc_stats_format_json(uc_buf *out, const uc_stats *s, const char *engine) {
         ",\"parse_ms\":%.3f,\"robots_fetches\":%" PRIu64 ",\"retries\":%" PRIu64
         ",\"peak_inflight\":%" PRIu64 ",\"dns_queries\":%" PRIu64 ",\"dns_cache_hits\":%" PRIu64
         ",\"unfetched\":%" PRIu64 ",\"interrupted\":%s,\"threads_started\":%" PRIu64
-        ",\"records\":%" PRIu64 ",\"requests\":%" PRIu64 ",\"seeds_ok\":%" PRIu64
+        ",\"records\":%" PRIu64 ",\"html_pages\":%" PRIu64 ",\"requests\":%" PRIu64
+        ",\"seeds_ok\":%" PRIu64
         ",\"ended\":\"%s\"}\n",
         s->bytes, s->hosts, s->links_found, s->links_new, s->parsed, s->parse_bytes,
         (double)s->parse_ns / 1e6, s->robots_fetches, s->retries, s->peak_inflight,
         s->dns_queries, s->dns_cache_hits, s->unfetched, s->interrupted ? "true" : "false",
-        s->threads_started, s->pages, s->requests, s->seeds_ok, uc_end_name(s->ended));
+        s->threads_started, s->pages, s->html_pages, s->requests, s->seeds_ok, uc_end_name(s->ended));
   if (rc != 0) {
     out->len = mark;
     if (out->data != NULL)
@@ -92,7 +93,7 @@ int uc_stats_print_summary(FILE *f, const uc_stats *s, const char *engine) {
       " failed; %" PRIu64 " host%s, %.1f MB\n"
       "  %" PRIu64 " requests (robots.txt and retries included); status 2xx %" PRIu64
       ", 3xx %" PRIu64 ", 4xx %" PRIu64 ", 5xx %" PRIu64 "; peak in flight %" PRIu64 "\n",
-      engine, s->pages, secs, secs > 0 ? (double)s->pages / secs : 0.0, s->parsed, failed,
+      engine, s->pages, secs, secs > 0 ? (double)s->pages / secs : 0.0, s->html_pages, failed,
       s->hosts, s->hosts == 1 ? "" : "s", (double)s->bytes / 1e6, s->requests, s->status_2xx,
       s->status_3xx, s->status_4xx, s->status_5xx, s->peak_inflight);
   if (n >= 0 && failed > 0) {

@@ -108,13 +108,13 @@ def test():
         check(rc == 0 and st["ended"] == "done" and st["records"] == st["pages"] and
               st["requests"] == st["records"] + 1 and st["seeds_ok"] == 1,
               f"a whole crawl: ended done, requests = records + robots.txt ({rc}, {st})")
-        check(f"{st['records']} records in" in err and f"{st['parsed']} HTML pages, 0 failed; 1 host,"
+        check(f"{st['records']} records in" in err and f"{st['html_pages']} HTML pages, 0 failed; 1 host,"
               in err and "ended: nothing left to fetch" in err, f"its summary ({err})")
         rc, err, st = summary(["-n", "2", tw.url()])
         check(rc == 0 and st["ended"] == "max-pages" and st["records"] == 2 and
               "ended: --max-pages reached" in err, f"-n 2: the summary says -n ended it ({err})")
         rc, err, st = summary(["--robots", "off", "http://refused.test:1/", "http://refused.test:1/x"])
-        check(rc == 3 and st["seeds_ok"] == 0 and st["records"] == 2 and st["parsed"] == 0 and
+        check(rc == 3 and st["seeds_ok"] == 0 and st["records"] == 2 and st["html_pages"] == 0 and
               "0 HTML pages, 2 failed" in err and "errors: refused 2" in err and
               "no seed could be fetched" in err,
               f"every seed refused: exit 3, said in the summary ({rc}: {err})")

@@ -33,7 +33,8 @@ static void test_json(void **state) {
       "\"skipped\":{\"duplicate\":40,",
       "\"parse_ms\":1.500,",
       "\"peak_inflight\":9999,",
-      "\"interrupted\":false,\"threads_started\":37,\"records\":10,\"requests\":0,"
+      "\"interrupted\":false,\"threads_started\":37,\"records\":10,\"html_pages\":0,"
+      "\"requests\":0,"
       "\"seeds_ok\":0,\"ended\":\"done\"}\n",
   };
   for (size_t i = 0; i < sizeof want / sizeof *want; i++)
@@ -57,7 +58,7 @@ static void test_summary(void **state) {
   uc_stats s;
   memset(&s, 0, sizeof s);
   s.pages = 3;
-  s.parsed = 2;
+  s.html_pages = 2;
   s.requests = 5;
   s.hosts = 1;
   s.failures[UC_FAIL_RESET] = 1;
