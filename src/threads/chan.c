@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "uvcrawl/error.h"
@@ -36,6 +37,30 @@ int thr_chan_new(thr_chan **out, size_t capacity) {
   pthread_cond_init(&ch->not_full, NULL);
   pthread_cond_init(&ch->not_empty, NULL);
   *out = ch;
+  return 0;
+}
+
+int thr_chan_reserve(thr_chan *ch, size_t capacity) {
+  pthread_mutex_lock(&ch->lock);
+  if (capacity <= ch->capacity) {
+    pthread_mutex_unlock(&ch->lock);
+    return 0;
+  }
+  if (capacity < ch->capacity * 2)
+    capacity = ch->capacity * 2;
+  void **items = capacity <= SIZE_MAX / sizeof *items ? malloc(capacity * sizeof *items) : NULL;
+  if (items == NULL) {
+    pthread_mutex_unlock(&ch->lock);
+    return UC_ENOMEM;
+  }
+  for (size_t i = 0; i < ch->len; i++)
+    items[i] = ch->items[(ch->head + i) % ch->capacity];
+  free(ch->items);
+  ch->items = items;
+  ch->capacity = capacity;
+  ch->head = 0;
+  pthread_cond_broadcast(&ch->not_full);
+  pthread_mutex_unlock(&ch->lock);
   return 0;
 }
 

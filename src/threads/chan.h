@@ -8,7 +8,8 @@
  * looks inside an item and never frees one.
  *
  * Thread-safe: every function but _new and _free may be called from any
- * thread at any time; _free only once no thread uses the channel.
+ * thread at any time; _free only once no thread uses the channel. The
+ * capacity is set at creation and grows only by thr_chan_reserve.
  */
 #ifndef UVCRAWL_THR_CHAN_H
 #define UVCRAWL_THR_CHAN_H
@@ -25,6 +26,14 @@ typedef struct thr_chan thr_chan;
  * @return 0, UC_EINVAL (capacity 0) or UC_ENOMEM.
  */
 int thr_chan_new(thr_chan **out, size_t capacity);
+
+/**
+ * Make room for at least `capacity` items: a larger ring (at least twice
+ * the old one, so that growing one by one costs O(1) a slot), the items
+ * kept in order. Wakes senders waiting for room. Never shrinks.
+ * @return 0, or UC_ENOMEM (the channel is unchanged).
+ */
+int thr_chan_reserve(thr_chan *ch, size_t capacity);
 
 /** Free the channel (items still in it are not freed); NULL is a no-op. */
 void thr_chan_free(thr_chan *ch);

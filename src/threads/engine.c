@@ -4,11 +4,15 @@
  *
  * Threads:
  *  - the main thread is the dispatcher: under crawl_lock it asks
- *    uc_crawl_next() for work while fewer than -c fetches are out, and
- *    sends each one (as a thr_job) into the work channel;
- *  - N workers: receive a job, fetch it with their own curl easy handle,
- *    parse and prefilter its links (no lock held), then hand it back with
- *    uc_crawl_complete() under crawl_lock and wake the dispatcher;
+ *    uc_crawl_next() for work while fewer than max_workers (-c) fetches
+ *    are out, and sends each one (as a thr_job) into the work channel;
+ *  - the workers, started as work appears: one before the first job, and
+ *    one more each time a job is handed out while more fetches are out
+ *    than workers run (no worker is idle), up to -c. A worker receives a
+ *    job, fetches it with its own curl easy handle, parses and prefilters
+ *    its links (no lock held), then hands it back with uc_crawl_complete()
+ *    under crawl_lock and wakes the dispatcher. It runs until the channel
+ *    is closed and empty;
  *  - the signal thread: sigwait()s for SIGINT/SIGTERM (blocked in every
  *    thread) and runs the drain / abort steps; SIGUSR1 from the main
  *    thread tells it the crawl is over.
@@ -41,15 +45,29 @@
  *
  * Blocking waits:
  *  - the dispatcher never calls thr_chan_send() holding crawl_lock: it
- *    unlocks first. The send cannot block anyway: the dispatcher takes a
- *    fetch only while the crawl's in-flight count (under crawl_lock) is
- *    below the number of workers, every job in the channel is counted in
- *    flight until its uc_crawl_complete(), the dispatcher is the only
- *    sender, and the channel's capacity is the number of workers;
+ *    unlocks first. The send cannot block anyway: every job in the
+ *    channel is counted in flight until its uc_crawl_complete(), the
+ *    dispatcher is the only sender, and the channel has room for one job
+ *    more than the workers running, which is never fewer than the
+ *    fetches in flight at a send (the Note below);
  *  - workers wait in thr_chan_recv() holding no lock; the dispatcher waits
  *    on crawl_cv, which releases crawl_lock; the signal thread waits in
  *    sigwait() holding no lock;
- *  - no thread fetches, parses, prints or sleeps holding a lock.
+ *  - no thread fetches, parses, prints or sleeps holding a lock, and the
+ *    dispatcher starts workers holding none.
+ *
+ * Note (the channel's capacity): it used to be -c, one slot per worker,
+ * all started up front. Now -c is only a cap (-c 1000000 would be an
+ * 8 MB ring for a crawl that runs two workers), and what a send needs is
+ * room for the fetches in flight. At every send, in flight <= running + 1:
+ * completions only lower the count; a take happens only while in flight
+ * < max_workers; after a send that leaves more in flight than workers
+ * running, the dispatcher starts one, so the step ends with in flight <=
+ * running; if that start fails, max_workers drops to running, so the next
+ * take again leaves in flight <= running, and no worker is started after
+ * that (the "cannot start" line is said once). start_worker grows the
+ * channel to running + 2 before a start, so it always holds running + 1:
+ * as many jobs as workers run plus one, at most -c + 1.
  *
  * Termination: the crawl's in-flight count is the outstanding work: a
  * fetch counts from uc_crawl_next() (in the channel, in a transfer, being
@@ -64,9 +82,16 @@
  * channel. Transfers in progress finish and write their records, within
  * --drain-timeout. Jobs still in the channel were handed out but not
  * started: workers hand them back as "aborted" records without fetching,
- * so that every URL uc_crawl_next() gave out has exactly one record. The
- * second signal or the drain timeout sets ABORTING: the transfers' progress
+ * so that every URL uc_crawl_next() gave out has exactly one record (at
+ * least one worker runs whenever a job is in the channel: the first one
+ * starts before any job, and none ends before the close). The second
+ * signal or the drain timeout sets ABORTING: the transfers' progress
  * callbacks return non-zero and curl ends them with "aborted".
+ *
+ * A worker that cannot be started (pthread_create or curl_easy_init
+ * failed, typically the threads or memory limit) lowers max_workers to
+ * the workers running, with one line on stderr, and the crawl goes on; if
+ * not even the first one starts, nothing is fetched and the exit is 1.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -197,6 +222,7 @@ static void start_drain(thr_engine *eng) {
   eng->interrupted = 1;
   set_phase(eng, THR_DRAINING);
   uc_crawl_stop(eng->crawl);
+  uc_run_draining(eng->crawl, eng->cfg, eng->progress_shown);
   thr_chan_close(eng->work);
   pthread_cond_signal(&eng->crawl_cv);
   pthread_mutex_unlock(&eng->crawl_lock);
@@ -280,6 +306,58 @@ static void stop_signal_thread(signal_thread *st) {
   pthread_join(st->tid, NULL);
 }
 
+/* ---- the worker pool -------------------------------------------------- */
+
+/* Start one more worker: room in the channel for the job it will take
+ * (running + 2, see the Note at the top), its curl handle, its thread.
+ * Main thread, no lock held. Returns 0 or an errno value. */
+static int start_worker(thr_engine *eng) {
+  if (thr_chan_reserve(eng->work, (size_t)eng->running + 2) != 0)
+    return ENOMEM;
+  thr_worker *w = calloc(1, sizeof *w);
+  if (w == NULL)
+    return ENOMEM;
+  w->eng = eng;
+  if ((w->easy = curl_easy_init()) == NULL) {
+    free(w);
+    return ENOMEM;
+  }
+  int err = pthread_create(&w->tid, NULL, worker_main, w);
+  if (err != 0) {
+    curl_easy_cleanup(w->easy);
+    free(w);
+    return err;
+  }
+  w->next = eng->pool;
+  eng->pool = w;
+  eng->running++;
+  return 0;
+}
+
+/* A job went out and no worker was idle: start one, or go on with the
+ * workers there are (at least one runs: the first starts before any job). */
+static void more_workers(thr_engine *eng) {
+  int err = start_worker(eng);
+  if (err == 0)
+    return;
+  fprintf(stderr, "uvcrawl: cannot start another worker thread (%s): going on with %u (-c %u)\n",
+          strerror(err), eng->running, eng->max_workers);
+  eng->max_workers = eng->running;
+}
+
+/* Close the channel (the workers end once it is empty) and join them all. */
+static void join_workers(thr_engine *eng) {
+  thr_chan_close(eng->work);
+  while (eng->pool != NULL) {
+    thr_worker *w = eng->pool;
+    eng->pool = w->next;
+    pthread_join(w->tid, NULL);
+    uc_transfer_reset(&w->transfer, false);
+    curl_easy_cleanup(w->easy);
+    free(w);
+  }
+}
+
 /* ---- the dispatcher --------------------------------------------------- */
 
 /* Wait on crawl_cv until woken or until deadline_ms (UINT64_MAX: no
@@ -327,7 +405,7 @@ static bool dispatch(thr_engine *eng) {
     if (uc_crawl_fatal(eng->crawl) != 0 && get_phase(eng) == THR_RUNNING)
       set_phase(eng, THR_DRAINING); /* uc_crawl_fail stopped the crawl */
     uint64_t now_ns = thr_now_ns(), now = now_ns / NS_PER_MS, wake = UINT64_MAX;
-    if (get_phase(eng) == THR_RUNNING && eng->stats->inflight < eng->workers) {
+    if (get_phase(eng) == THR_RUNNING && eng->stats->inflight < eng->max_workers) {
       uc_fetch *f = NULL;
       int rc = uc_crawl_next(eng->crawl, now, &f, &wake);
       if (rc == 0) {
@@ -339,10 +417,13 @@ static bool dispatch(thr_engine *eng) {
         }
         job->fetch = f;
         job->dispatched_ns = now_ns;
+        uint64_t out = eng->stats->inflight; /* this job included */
         /* Never block in send holding crawl_lock (see the top); it has
          * room, but a worker completing meanwhile needs the lock. */
         pthread_mutex_unlock(&eng->crawl_lock);
         rc = thr_chan_send(eng->work, job);
+        if (rc == 0 && out > eng->running)
+          more_workers(eng); /* no worker was idle for it */
         pthread_mutex_lock(&eng->crawl_lock);
         if (rc != 0) { /* closed by a signal in between */
           give_back(eng, f);
@@ -372,6 +453,7 @@ static bool dispatch(thr_engine *eng) {
       shown = true;
       next_progress = now + UC_PROGRESS_MS;
       pthread_mutex_lock(&eng->crawl_lock);
+      eng->progress_shown = true;
       continue;
     }
     uint64_t until = wake < next_progress ? wake : next_progress;
@@ -382,40 +464,6 @@ static bool dispatch(thr_engine *eng) {
 }
 
 /* ---- start and end ---------------------------------------------------- */
-
-/* Start up to eng->workers workers; returns how many run, and lowers
- * eng->workers to that. */
-static unsigned start_workers(thr_engine *eng, thr_worker *w) {
-  unsigned started = 0;
-  for (; started < eng->workers; started++) {
-    w[started].eng = eng;
-    if ((w[started].easy = curl_easy_init()) == NULL)
-      break;
-    if (pthread_create(&w[started].tid, NULL, worker_main, &w[started]) != 0) {
-      curl_easy_cleanup(w[started].easy);
-      w[started].easy = NULL;
-      break;
-    }
-  }
-  if (started < eng->workers) {
-    if (started > 0)
-      fprintf(stderr, "uvcrawl: started %u of %u worker threads\n", started, eng->workers);
-    /* The dispatcher reads workers under crawl_lock and has not run yet. */
-    pthread_mutex_lock(&eng->crawl_lock);
-    eng->workers = started;
-    pthread_mutex_unlock(&eng->crawl_lock);
-  }
-  return started;
-}
-
-static void join_workers(thr_engine *eng, thr_worker *w, unsigned n) {
-  thr_chan_close(eng->work);
-  for (unsigned i = 0; i < n; i++) {
-    pthread_join(w[i].tid, NULL);
-    uc_transfer_reset(&w[i].transfer, false);
-    curl_easy_cleanup(w[i].easy);
-  }
-}
 
 /* Set up what the crawl needs before any thread starts. */
 static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *env,
@@ -435,7 +483,7 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *
   int rc = thr_check_dns_server(cfg, err, errlen);
   if (rc != 0)
     return rc;
-  eng->workers = cfg->concurrency > 0 ? cfg->concurrency : 1; /* fitted by the CLI */
+  eng->max_workers = cfg->concurrency > 0 ? cfg->concurrency : 1; /* fitted by the CLI */
   if ((rc = thr_visited_new(&eng->visited, cfg->seen, cfg->seen_key, 0)) != 0)
     return rc;
   uc_crawl_opts copts = {.cfg = cfg, .records = env->records, .engine = "threads",
@@ -449,7 +497,7 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *
     return rc;
   if ((rc = thr_share_init(&eng->share)) != 0)
     return rc;
-  return thr_chan_new(&eng->work, eng->workers);
+  return thr_chan_new(&eng->work, 1); /* start_worker grows it */
 }
 
 static void engine_free(thr_engine *eng) {
@@ -485,19 +533,20 @@ int thr_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {
   atomic_init(&st.done, false);
   pthread_sigmask(SIG_BLOCK, &st.set, &old);
   st.early = env->early_signals != NULL ? env->early_signals() : 0;
-  thr_worker *workers = calloc(eng->workers, sizeof *workers);
-  unsigned running = 0;
+  /* Without these two threads there is no crawl: one line, exit 1. */
   bool sig_started = false;
-  if (workers == NULL || pthread_create(&st.tid, NULL, signal_main, &st) != 0)
-    rc = UC_ENOMEM;
-  else
+  int start_err = pthread_create(&st.tid, NULL, signal_main, &st);
+  if (start_err != 0) {
+    fprintf(stderr, "uvcrawl: cannot start the signal thread: %s\n", strerror(start_err));
+  } else {
     sig_started = true;
-  if (rc == 0 && (running = start_workers(eng, workers)) == 0)
-    rc = UC_ENOMEM;
+    if ((start_err = start_worker(eng)) != 0)
+      fprintf(stderr, "uvcrawl: cannot start a worker thread: %s\n", strerror(start_err));
+  }
   bool shown = false;
-  if (rc == 0)
+  if (start_err == 0)
     shown = dispatch(eng);
-  join_workers(eng, workers, running);
+  join_workers(eng);
   if (sig_started)
     stop_signal_thread(&st);
   /* A signal after the end is not part of the crawl: drop it rather than
@@ -506,14 +555,14 @@ int thr_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {
   while (sigtimedwait(&st.set, NULL, &zero) > 0)
     ;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  free(workers);
 
   if (shown)
     fputs("\r\033[K", stderr);
-  uc_crawl_fail(eng->crawl, rc);
   uc_run_outcome end = {.elapsed_s = (double)(thr_now_ns() - eng->start_ns) / 1e9,
-                        .signals = eng->signals, .interrupted = eng->interrupted};
+                        .signals = eng->signals, .interrupted = eng->interrupted,
+                        .internal_error = start_err != 0};
   int code = uc_run_end(eng->crawl, env, &end, stats_out);
+  stats_out->threads_started = eng->running;
   engine_free(eng);
   return code;
 }

@@ -12,13 +12,13 @@
 #include "uvcrawl/stats.h"
 
 /**
- * Run a crawl on a pool of cfg->concurrency worker threads.
+ * Run a crawl on a pool of up to cfg->concurrency worker threads, started
+ * as work appears (stats->threads_started says how many were).
  * @param cfg      borrowed for the call.
  * @param env      outputs and the trace writer (borrowed for the call).
  * @param stats    filled with the final counters.
  * The visited set is cfg->seen: UC_SEEN_MUTEX (striped mutexes) or
- * UC_SEEN_LOCKFREE (compare-and-swap, a fixed 2^22 slots: a crawl past
- * 3.77 million URLs stops with exit 1).
+ * UC_SEEN_LOCKFREE (compare-and-swap into a chain of tables that grows).
  * @return the exit code: 0 done, 1 fatal condition, 2 bad configuration,
  *         130 interrupted.
  */

@@ -42,13 +42,20 @@ typedef struct thr_share {
   pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
 } thr_share;
 
+typedef struct thr_worker thr_worker;
+
 typedef struct thr_engine {
   const uc_config *cfg;
-  unsigned workers;   /* worker threads running (crawl_lock) */
+
+  /* The worker pool. Only the main thread (the dispatcher, which starts
+   * and joins the workers) reads or writes these, so they need no lock. */
+  unsigned max_workers; /* -c; lowered to `running` when a start fails */
+  unsigned running;     /* workers started; each runs until the channel closes */
+  thr_worker *pool;     /* the workers started, newest first */
 
   /* crawl_lock protects crawl (and so stats, the frontier, its buckets and
-   * per-host counts, the record output, the fatal code), signals and
-   * interrupted.
+   * per-host counts, the record output, the fatal code), signals,
+   * interrupted and progress_shown.
    * crawl_cv (with crawl_lock) wakes the dispatcher: a completion, a
    * signal, or a token's time (a timed wait on CLOCK_MONOTONIC). */
   pthread_mutex_t crawl_lock;
@@ -57,6 +64,7 @@ typedef struct thr_engine {
   const uc_stats *stats; /* the crawl's live counters (read-only) */
   unsigned signals;      /* SIGINT/SIGTERM received */
   int interrupted;       /* 0, 1 (drained) or 2 (aborted), for the summary */
+  bool progress_shown;   /* a --progress line is on the terminal */
 
   /* Written under crawl_lock, read by workers and curl callbacks without
    * it (atomic): see the orderings where it is used. */
@@ -82,18 +90,20 @@ typedef struct thr_job {
   uint64_t dispatched_ns; /* for fetch_ms */
 } thr_job;
 
-/* One worker thread and the transfer it runs; only that thread touches it
- * (the dispatcher reads tid to join). */
-typedef struct thr_worker {
+/* One worker thread and the transfer it runs. Once it is started only that
+ * thread touches it, but for the main thread reading tid and next to join
+ * and free it. */
+struct thr_worker {
   thr_engine *eng;
+  thr_worker *next; /* the worker started before it */
   pthread_t tid;
-  CURL *easy;             /* reused: curl_easy_reset between fetches */
-  uc_transfer transfer;   /* the current fetch: options, body, limits (shared code) */
-  struct {                /* --trace only: this worker's id, the fetch's times */
+  CURL *easy;           /* reused: curl_easy_reset between fetches */
+  uc_transfer transfer; /* the current fetch: options, body, limits (shared code) */
+  struct {              /* --trace only: this worker's id, the fetch's times */
     uint64_t tid, fetch_start_ns, curl_end_ns, parse_start_ns;
     uc_trace_curl curl;
   } tr;
-} thr_worker;
+};
 
 /* engine.c */
 uint64_t thr_now_ns(void);

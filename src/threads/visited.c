@@ -33,7 +33,7 @@ int thr_visited_new(thr_visited **out, uc_seen_kind kind, const uint64_t key[2],
   uc_seen_opts o = {.expected = 0, .key = {key[0], key[1]}};
   int rc = uc_seen_new(&v->hasher, &o);
   if (rc == 0 && kind == UC_SEEN_LOCKFREE) {
-    rc = thr_lfset_new(&v->lf, lf_log2 != 0 ? lf_log2 : THR_LFSET_DEFAULT_LOG2);
+    rc = thr_lfset_new(&v->lf, lf_log2 != 0 ? lf_log2 : THR_LFSET_DEFAULT_LOG2, 0);
   } else if (rc == 0) {
     v->stripes = aligned_alloc(alignof(stripe), THR_VISITED_STRIPES * sizeof *v->stripes);
     if (v->stripes == NULL)

@@ -6,8 +6,9 @@
  *    behind its own mutex; a fingerprint's stripe is its top bits, so two
  *    workers contend only when their URLs land in the same stripe. The
  *    tables grow as uc_seen does (no capacity limit).
- *  - UC_SEEN_LOCKFREE: one thr_lfset, inserted with compare-and-swap
- *    (fixed capacity: see lfset.h; UC_EFULL when 90% full).
+ *  - UC_SEEN_LOCKFREE: one thr_lfset, inserted with compare-and-swap; it
+ *    grows as a chain of tables (see lfset.h), to a bound no real crawl
+ *    reaches (UC_EFULL when it would need a table of more than 2^39 slots).
  *
  * Thread-safe: thr_visited_insert* may run on any number of threads.
  */
@@ -27,7 +28,8 @@ typedef struct thr_visited thr_visited;
  * Create an empty set.
  * @param kind      UC_SEEN_MUTEX or UC_SEEN_LOCKFREE.
  * @param key       the SipHash key (copied).
- * @param lf_log2   lock-free kind: 2^lf_log2 slots (0 = THR_LFSET_DEFAULT_LOG2).
+ * @param lf_log2   lock-free kind: its first table has 2^lf_log2 slots
+ *                  (0 = THR_LFSET_DEFAULT_LOG2); it grows from there.
  * @return 0, UC_EINVAL or UC_ENOMEM.
  */
 int thr_visited_new(thr_visited **out, uc_seen_kind kind, const uint64_t key[2], unsigned lf_log2);

@@ -4,8 +4,10 @@
  *
  * Each round draws KEYS fingerprints; half share their low bits, so in the
  * lock-free set they fight over one probe chain, and in the mutex set they
- * spread over the stripes by their top bits. Every thread inserts every key,
- * each in its own order. Threads live across rounds (barriers).
+ * spread over the stripes by their top bits. The lock-free set starts at
+ * 16 slots, so it grows two or three times in every round while the
+ * threads insert. Every thread inserts every key, each in its own order. Threads
+ * live across rounds (barriers).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,7 +25,7 @@
 #define THREADS 64
 #define KEYS 64
 #define ROUNDS 1000
-#define LF_LOG2 8 /* 256 slots: KEYS at 25% load, with long shared chains */
+#define LF_LOG2 4 /* 16 slots: KEYS need 16 + 32 + 64 + 128, with long shared chains */
 
 
 static struct {
@@ -77,7 +79,7 @@ static void run_kind(int kind, const char *name) {
   for (int round = 0; round < ROUNDS; round++) {
     R.kind = kind;
     if (kind == UC_SEEN_LOCKFREE)
-      CHECK(thr_lfset_new(&R.lf, LF_LOG2) == 0, "lfset_new");
+      CHECK(thr_lfset_new(&R.lf, LF_LOG2, 0) == 0, "lfset_new");
     else
       CHECK(thr_visited_new(&R.mset, UC_SEEN_MUTEX, key, 0) == 0, "visited_new");
     uint64_t low = splitmix(&rng);
@@ -105,6 +107,11 @@ static void run_kind(int kind, const char *name) {
     if (kind == UC_SEEN_LOCKFREE) {
       CHECK(thr_lfset_count(R.lf) == KEYS, "%s round %d: count %zu", name, round,
             thr_lfset_count(R.lf));
+      /* 16 and 32 slots take 36 keys at most (3/4 of each): it grew. */
+      CHECK(thr_lfset_tables(R.lf) >= 3, "%s round %d: only %u tables", name, round,
+            thr_lfset_tables(R.lf));
+      for (int k = 0; k < KEYS; k++)
+        CHECK(thr_lfset_contains(R.lf, R.keys[k]), "%s round %d: key %d lost", name, round, k);
       thr_lfset_free(R.lf);
       R.lf = NULL;
     } else {
@@ -118,17 +125,34 @@ static void run_kind(int kind, const char *name) {
          ROUNDS, THREADS, KEYS);
 }
 
-/* The lock-free set refuses new keys at 90% and still finds old ones; the
- * URL path of the mutex set agrees with its fingerprint path. */
+/* The lock-free set grows to its bound and then refuses new keys but still
+ * finds old ones; the URL path of the mutex set agrees with its fingerprint
+ * path. */
 static void edges(void) {
   thr_lfset *s;
-  CHECK(thr_lfset_new(&s, 3) == UC_EINVAL, "log2 too small");
-  CHECK(thr_lfset_new(&s, 4) == 0, "new 16 slots");
+  CHECK(thr_lfset_new(&s, 3, 0) == UC_EINVAL, "log2 too small");
+  CHECK(thr_lfset_new(&s, 40, 0) == UC_EINVAL, "log2 too large");
+  CHECK(thr_lfset_new(&s, 5, 4) == UC_EINVAL, "bound below the first table");
+  CHECK(thr_lfset_new(&s, 4, 5) == 0, "new 16 slots, bound 32");
   int inserted = 0, rc;
   for (uint64_t fp = 2; (rc = thr_lfset_insert(s, fp * 0x9e3779b97f4a7c15ull)) == 1; fp++)
     inserted++;
-  CHECK(rc == UC_EFULL && inserted == 14, "full at 90%% of 16 slots (%d, rc %d)", inserted, rc);
-  CHECK(thr_lfset_insert(s, 2 * 0x9e3779b97f4a7c15ull) == 0, "present key found when full");
+  /* Half of 16 slots, then half of 32; the 32-slot table is the last. */
+  CHECK(rc == UC_EFULL && inserted == 24, "full at 8 + 16 keys (%d, rc %d)", inserted, rc);
+  CHECK(thr_lfset_tables(s) == 2, "two tables (%u)", thr_lfset_tables(s));
+  CHECK(thr_lfset_insert(s, 1000 * 0x9e3779b97f4a7c15ull) == UC_EFULL, "still full");
+  CHECK(thr_lfset_count(s) == 24, "count 24 (%zu)", thr_lfset_count(s));
+  for (uint64_t fp = 2; fp < 2 + 24; fp++) {
+    CHECK(thr_lfset_insert(s, fp * 0x9e3779b97f4a7c15ull) == 0, "present key %d found when full",
+          (int)fp);
+    CHECK(thr_lfset_contains(s, fp * 0x9e3779b97f4a7c15ull), "contains key %d", (int)fp);
+  }
+  CHECK(!thr_lfset_contains(s, 1000 * 0x9e3779b97f4a7c15ull), "refused key absent");
+  CHECK(thr_lfset_insert(s, 0) == UC_EFULL && !thr_lfset_contains(s, 1), "0 is 1, absent");
+  thr_lfset_free(s);
+  CHECK(thr_lfset_new(&s, 4, 0) == 0, "new 16 slots, default bound");
+  CHECK(thr_lfset_insert(s, 0) == 1 && thr_lfset_insert(s, 1) == 0, "0 is stored as 1");
+  CHECK(thr_lfset_contains(s, 0) && thr_lfset_contains(s, 1), "0 and 1 found");
   thr_lfset_free(s);
 
   uint64_t key[2] = {1, 2};
@@ -142,7 +166,7 @@ static void edges(void) {
     CHECK(thr_visited_insert_hash(v, thr_visited_hash(v, u, strlen(u))) == 0, "same fp");
     thr_visited_free(v);
   }
-  printf("ok - edges: lock-free set full at 90%%, URL and fingerprint paths agree\n");
+  printf("ok - edges: lock-free set full at its bound, URL and fingerprint paths agree\n");
 }
 
 int main(void) {
