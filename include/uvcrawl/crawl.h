@@ -48,6 +48,7 @@ typedef struct uc_fetch_result {
   const char *location;     /* Location of a 3xx, NULL if none */
   const char *content_type; /* NULL if none */
   const char *body;         /* received body (may be cut at --max-body) */
+  bool truncated;           /* the body was cut at its bound (not a failure) */
   size_t body_len;
   uint64_t bytes;           /* body bytes received */
   double fetch_ms;          /* transfer wall time */

@@ -9,6 +9,7 @@
 #ifndef UVCRAWL_RECORD_H
 #define UVCRAWL_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,7 @@ typedef struct uc_record {
   const char *engine;       /* "loop" or "threads" */
   unsigned attempts;        /* 1 for a first try */
   const char *cause;        /* why robots.txt was unreachable ("tls", "http-503"); NULL -> no key */
+  bool truncated;           /* the body was cut at --max-body; false -> no key */
   /* --record-headers: UC_RECORD_HEADER_COUNT values, NULL where absent;
    * the array NULL -> no key. */
   const char *const *headers;
@@ -64,7 +66,7 @@ typedef struct uc_record {
  *
  * Keys, in this order: url, final_url, status, depth, parent, content_type,
  * bytes, fetch_ms, links, new_links, error, engine, attempts, and then, only
- * when it is set, cause, and headers (an object of the headers present,
+ * when it is set, cause, "truncated":true, and headers (an object of the headers present,
  * by lower-case name: {"content-length":"512","etag":"\"x\""}). fetch_ms has
  * one decimal ("12.3"; independent of the C locale); a non-finite value is
  * null. A NULL url or engine is written as null too. The line never holds a

@@ -22,7 +22,6 @@
   X(TIMEOUT, "timeout")             \
   X(RESET, "reset")                 \
   X(TLS, "tls")                     \
-  X(MAX_BODY, "max-body")           \
   X(HEADERS, "headers-too-large")   \
   X(REDIRECTS, "too-many-redirects") \
   X(ROBOTS, "robots")               \
@@ -76,6 +75,7 @@ typedef struct uc_stats {
   uint64_t failures[UC_FAIL_COUNT_]; /* records with an "error", by kind */
   uint64_t skipped[UC_SKIP_COUNT_];  /* links not queued, by reason */
   uint64_t bytes;         /* body bytes received, pages and robots.txt */
+  uint64_t truncated;     /* records whose body was cut at --max-body */
   uint64_t links_found;   /* unique links on parsed pages */
   uint64_t links_new;     /* of those, queued */
   uint64_t parsed;        /* pages handed to the HTML parser */

@@ -96,7 +96,8 @@ void cli_usage(FILE *f) {
       "  --connect-timeout S       [0.001-86400] (default 10)\n"
       "  --drain-timeout S         after a signal, wait this long for transfers [0-86400]\n"
       "                            (default 10)\n"
-      "  --max-body BYTES          cut bodies beyond this (suffix K, M, G; default 10M)\n"
+      "  --max-body BYTES          cut a body there, parse what arrived, and mark the\n"
+      "                            record truncated (suffix K, M, G; default 10M)\n"
       "  --retries N               retries on timeouts, resets, 429 and 5xx [0-100]\n"
       "                            (default 2)\n"
       "  --max-redirects N         [0-100] (default 10)\n"
@@ -115,7 +116,8 @@ void cli_usage(FILE *f) {
       "  -v, --verbose             a line on stderr for each URL refused or failed, and why\n"
       "  -h, --help, -V, --version\n"
       "\n"
-      "Exit: 0 done, 1 finished with a fatal condition, 2 bad usage, 130 interrupted.\n",
+      "Exit: 0 done, 1 stopped by a fatal condition, 2 bad usage, 3 no seed could be\n"
+      "fetched, 130 interrupted.\n",
       f);
 }
 

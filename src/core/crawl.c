@@ -695,6 +695,8 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
                    .engine = c->engine, .attempts = f->item.attempts};
   if (c->cfg->record_headers && r->status > 0)
     rec.headers = r->headers;
+  rec.truncated = r->truncated;
+  c->stats.truncated += r->truncated;
   uc_fail fail = r->fail;
   char *target = NULL;
   if (parsed != NULL && parsed->parsed && parsed->rc == 0) {

@@ -243,6 +243,8 @@ int uc_record_format(uc_buf *out, const uc_record *r) {
   put_long(&w, ",\"attempts\":", (long long)r->attempts, false);
   if (r->cause != NULL)
     put_string(&w, ",\"cause\":", r->cause);
+  if (r->truncated)
+    put_raw(&w, ",\"truncated\":true");
   if (r->headers != NULL) {
     put_raw(&w, ",\"headers\":{");
     bool first = true;

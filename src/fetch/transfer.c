@@ -45,34 +45,32 @@ static bool may_be_html(const char *ct) {
          strncasecmp(ct, "application/xhtml+xml", 21) == 0;
 }
 
-/* CURLOPT_WRITEFUNCTION: keep the body while it may be parsed, cut it at
- * --max-body. A robots.txt has its own bound whatever --max-body says: its
- * first UC_ROBOTS_MAX_BYTES are kept and parsed, the rest is not read (RFC
- * 9309 2.5). Returning less than n makes curl end the transfer. */
+/* CURLOPT_WRITEFUNCTION: keep the body while it may be parsed, and cut it
+ * at its bound: --max-body for a page, UC_ROBOTS_MAX_BYTES for a robots.txt
+ * whatever --max-body says (RFC 9309 2.5). What arrived up to the bound is
+ * kept and parsed, the rest is not read; the bytes counted are decoded
+ * ones, so a gzip bomb is cut like an endless body. Returning less than n
+ * makes curl end the transfer. */
 static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
   uc_transfer *t = userp;
   bool robots = t->fetch->item.kind == UC_KIND_ROBOTS;
+  uint64_t bound = robots ? UC_ROBOTS_MAX_BYTES : t->cfg->max_body;
   n *= size;
   if (t->bytes == 0 && t->body.len == 0) {
     const char *ct = NULL;
     curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
     t->keep_body = robots || may_be_html(ct);
   }
-  if (robots && t->bytes + n > UC_ROBOTS_MAX_BYTES) {
-    size_t part = (size_t)(UC_ROBOTS_MAX_BYTES - t->bytes);
-    t->bytes += part;
-    t->robots_cut = true;
-    if (uc_buf_append(&t->body, data, part) != 0)
-      t->robots_cut = false; /* out of memory: a write error, as below */
+  size_t part = t->bytes + n > bound ? (size_t)(bound - t->bytes) : n;
+  if (t->keep_body && uc_buf_append(&t->body, data, part) != 0) {
+    t->out_of_memory = true;
     return 0;
   }
-  if (!robots && t->bytes + n > t->cfg->max_body) {
-    t->body_too_big = true;
+  t->bytes += part;
+  if (part < n) {
+    t->truncated = true;
     return 0;
   }
-  t->bytes += n;
-  if (t->keep_body && uc_buf_append(&t->body, data, n) != 0)
-    return 0;
   return n;
 }
 
@@ -115,8 +113,8 @@ static CURLcode set_options(uc_transfer *t, CURL *e, const uc_config *cfg, const
   SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->connect_timeout_s * 1000));
   SET(CURLOPT_LOW_SPEED_LIMIT, (long)UC_LOW_SPEED_BYTES);
   SET(CURLOPT_LOW_SPEED_TIME, (long)UC_LOW_SPEED_SECONDS);
-  if (!robots) /* a robots.txt is cut at its own bound in write_cb */
-    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cfg->max_body);
+  /* Note: no CURLOPT_MAXFILESIZE: it would refuse a Content-Length above
+   * --max-body before any byte, where write_cb cuts every body alike. */
   SET(CURLOPT_PROTOCOLS_STR, "http,https"); /* libcurl >= 7.85 */
   SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   /* Pages: a redirect is a link, deduped and gated like one. robots.txt:
@@ -185,10 +183,11 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
       t->bytes == 0)
     t->headers_too_big = true;
   memset(r, 0, sizeof *r);
-  r->fail = t->body_too_big      ? UC_FAIL_MAX_BODY
-            : t->headers_too_big ? UC_FAIL_HEADERS
-            : t->robots_cut      ? UC_FAIL_NONE /* its first 500 KiB are what counts */
-                                 : uc_transfer_fail(curl_code);
+  r->fail = t->headers_too_big ? UC_FAIL_HEADERS
+            : t->out_of_memory ? UC_FAIL_OTHER
+            : t->truncated     ? UC_FAIL_NONE /* cut at its bound: what arrived counts */
+                               : uc_transfer_fail(curl_code);
+  r->truncated = t->truncated;
   r->status = (int)status;
   r->content_type = ct;
   r->final_url = eff;
@@ -228,7 +227,7 @@ void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
   uc_buf_free(&t->headers);
   t->bytes = 0;
   t->header_bytes = 0;
-  t->keep_body = t->body_too_big = t->headers_too_big = t->robots_cut = false;
+  t->keep_body = t->truncated = t->headers_too_big = t->out_of_memory = false;
   t->fetch = NULL;
 }
 
@@ -251,9 +250,6 @@ uc_fail uc_transfer_fail(CURLcode code) {
   case CURLE_SSL_CONNECT_ERROR:
   case CURLE_PEER_FAILED_VERIFICATION:
     return UC_FAIL_TLS;
-  case CURLE_FILESIZE_EXCEEDED:
-  case CURLE_WRITE_ERROR:
-    return UC_FAIL_MAX_BODY;
   case CURLE_TOO_MANY_REDIRECTS:
     return UC_FAIL_REDIRECTS;
   case CURLE_ABORTED_BY_CALLBACK:

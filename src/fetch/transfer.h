@@ -37,9 +37,9 @@ typedef struct uc_transfer {
   uint64_t bytes;           /* body bytes received, decoded */
   size_t header_bytes;      /* of the current response */
   bool keep_body;
-  bool body_too_big;        /* cut at --max-body */
+  bool truncated;           /* cut at --max-body (a robots.txt at UC_ROBOTS_MAX_BYTES) */
   bool headers_too_big;     /* cut at UC_MAX_HEADER_BYTES */
-  bool robots_cut;          /* a robots.txt cut at UC_ROBOTS_MAX_BYTES: not a failure */
+  bool out_of_memory;       /* the body could not be kept */
 } uc_transfer;
 
 /**
@@ -50,8 +50,8 @@ bool uc_transfer_pin(const uc_config *cfg, const char *host, int port, char addr
 
 /**
  * Reset `easy` and configure it for `f`: URL, user agent, timeouts,
- * low-speed cut-off, --max-body (a robots.txt is cut at
- * UC_ROBOTS_MAX_BYTES instead, and parsed), header cap, encodings, protocols, and
+ * low-speed cut-off, --max-body (a body is cut there, a robots.txt at
+ * UC_ROBOTS_MAX_BYTES instead, and what arrived is kept), header cap, encodings, protocols, and
  * redirects (followed only for robots.txt: a page's redirect is a link).
  * @param addr  the address to connect to, handed to curl with
  *              CURLOPT_RESOLVE so that curl does no lookup; NULL to use a

@@ -289,6 +289,13 @@ static void test_record_exact(void **state) {
   assert_string_equal(uc_record_header_name(UC_RECORD_HEADER_LAST_MODIFIED), "Last-Modified");
   assert_null(uc_record_header_name(UC_RECORD_HEADER_COUNT));
 
+  /* A body cut at --max-body: "truncated":true after attempts, else no key. */
+  r = (uc_record){.url = "http://t.test/", .status = 200, .links = 3, .new_links = 1,
+                  .engine = "loop", .attempts = 1, .truncated = true};
+  assert_int_equal(uc_record_format(&b, &r), 0);
+  assert_non_null(strstr(b.data, "\"attempts\":1,\"truncated\":true}\n"));
+  uc_buf_free(&b);
+
   /* A cause follows attempts, only when there is one. */
   r = (uc_record){.url = "http://t.test/", .links = -1, .new_links = -1, .error = "robots",
                   .engine = "loop", .cause = "tls"};

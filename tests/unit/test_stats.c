@@ -34,8 +34,7 @@ static void test_json(void **state) {
       "\"parse_ms\":1.500,",
       "\"peak_inflight\":9999,",
       "\"interrupted\":false,\"threads_started\":37,\"records\":10,\"html_pages\":0,"
-      "\"requests\":0,"
-      "\"seeds_ok\":0,\"ended\":\"done\"}\n",
+      "\"requests\":0,\"seeds_ok\":0,\"ended\":\"done\",\"truncated\":0}\n",
   };
   for (size_t i = 0; i < sizeof want / sizeof *want; i++)
     if (strstr(b.data, want[i]) == NULL)
@@ -47,7 +46,7 @@ static void test_json(void **state) {
 static void test_names(void **state) {
   (void)state;
   assert_null(uc_fail_name(UC_FAIL_NONE));
-  assert_string_equal(uc_fail_name(UC_FAIL_MAX_BODY), "max-body");
+  assert_string_equal(uc_fail_name(UC_FAIL_HEADERS), "headers-too-large");
   assert_string_equal(uc_fail_name(UC_FAIL_REDIRECTS), "too-many-redirects");
   assert_null(uc_fail_name(UC_FAIL_COUNT_));
   assert_string_equal(uc_skip_name(UC_SKIP_REPEATED_SEGMENT), "repeated_segment");
