@@ -87,15 +87,22 @@ test_all() {
   # ThreadSanitizer: whatever runs more than one thread (suite 'threads').
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     run_suites build-tsan --suite threads || status=1
-  # libFuzzer: each target replays its corpus, then fuzzes for 60 s.
-  run_suites build-fuzz --suite fuzz || status=1
-  local ok=0 fail=0 n log
+  # libFuzzer: each target replays its corpus, then fuzzes for 60 s. UB
+  # halts the run (tests/fuzz/run.sh sets halt_on_error=1 as well).
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    run_suites build-fuzz --suite fuzz || status=1
+  # meson's tally of each run; a skipped test is neither passed nor hidden.
+  local ok=0 fail=0 skip=0 n log
   for log in build/suite.log build-asan/suite.log build-tsan/suite.log build-fuzz/suite.log; do
     n=$(sed -n 's/^Ok: *//p' "$log" | tail -n1); ok=$((ok + ${n:-0}))
     n=$(sed -n 's/^Fail: *//p' "$log" | tail -n1); fail=$((fail + ${n:-0}))
     n=$(sed -n 's/^Timeout: *//p' "$log" | tail -n1); fail=$((fail + ${n:-0}))
+    n=$(sed -n 's/^Unexpected Pass: *//p' "$log" | tail -n1); fail=$((fail + ${n:-0}))
+    n=$(sed -n 's/^Skipped: *//p' "$log" | tail -n1); skip=$((skip + ${n:-0}))
   done
-  echo "$ok passed, $fail failed"
+  echo "$ok passed, $fail failed, $skip skipped"
+  [ "$skip" -eq 0 ] || grep -h ' SKIP ' build/suite.log build-asan/suite.log \
+    build-tsan/suite.log build-fuzz/suite.log >&2 || true
   return $status
 }
 

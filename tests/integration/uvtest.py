@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 
@@ -159,3 +160,106 @@ def main(fn):
     except Failure as e:
         print("FAIL -", e, file=sys.stderr)
         sys.exit(1)
+
+
+# ---- helpers added for issue 16 (observed events, log analysis, rusage) ----
+
+def read_log(path):
+    """testweb's request log (whole lines only) as dicts, like
+    Testweb.stop_and_read_log, without stopping the server."""
+    rows = []
+    if path is None or not os.path.exists(path):
+        return rows
+    with open(path) as f:
+        for line in f:
+            if not line.endswith("\n"):
+                break  # a line still being written
+            arr, done, host, path_, status, conn = line.rstrip("\n").split("\t")
+            rows.append({"arrival_us": int(arr), "done_us": int(done), "host": host,
+                         "path": path_, "status": int(status), "conn": conn})
+    return rows
+
+
+def wait_for_requests(tw, n, proc, timeout=30.0):
+    """Bounded wait until testweb's log holds at least n requests (testweb
+    logs a request when its response is written, or its connection dies);
+    returns the rows. Fails if proc exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(tw.log_path, "rb") as f:
+                lines = f.read().count(b"\n")
+        except FileNotFoundError:
+            lines = 0
+        if lines >= n:
+            return read_log(tw.log_path)
+        if proc.poll() is not None:
+            raise Failure(f"crawler exited ({proc.returncode}) before testweb logged "
+                          f"{n} requests ({lines})")
+        time.sleep(0.002)  # polling interval of a bounded wait, not a delay
+    raise Failure(f"timed out waiting for {n} requests in testweb's log")
+
+
+def now_us():
+    """CLOCK_MONOTONIC in microseconds: testweb's log uses the same clock."""
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+
+
+def max_overlap(intervals):
+    """Peak number of [start, end] intervals open at once (an interval that
+    ends at the moment another starts does not overlap it)."""
+    events = sorted([(a, 1) for a, _ in intervals] + [(d, -1) for _, d in intervals],
+                    key=lambda e: (e[0], e[1]))
+    cur = peak = 0
+    for _, delta in events:
+        cur += delta
+        peak = max(peak, cur)
+    return peak
+
+
+def url_key(url):
+    """(host, path?query) of a record's URL, as testweb's log names it."""
+    rest = url.split("://", 1)[1]
+    hostport, _, path = rest.partition("/")
+    return hostport.split(":")[0].lower(), "/" + path
+
+
+def start_crawl(uvcrawl, args, engine="loop", stderr_path=None):
+    """Start uvcrawl in the background; returns (proc, records path, stats
+    path, stderr path). Stop it with stop() or wait for it; read stderr from
+    the file after it exits."""
+    d = tempfile.mkdtemp(prefix="uvcrawl-")
+    out, stats = os.path.join(d, "records.jsonl"), os.path.join(d, "stats.json")
+    err = stderr_path or os.path.join(d, "stderr.txt")
+    extra = os.environ.get("UVTEST_EXTRA", "").split()
+    cmd = [uvcrawl, "--engine", engine, "-o", out, "--stats", stats] + extra + list(args)
+    with open(err, "w") as ef:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=ef)
+    return proc, out, stats, err
+
+
+def wait_exit(proc, bound, what):
+    """Wait at most bound seconds for proc; kill it and fail after that."""
+    try:
+        proc.wait(bound)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise Failure(f"{what}: still running after {bound:.1f} s")
+    return proc.returncode
+
+
+def run_crawl_rusage(uvcrawl, args, engine="loop", timeout=300):
+    """run_crawl, plus the crawler's peak resident set in KiB (ru_maxrss from
+    wait4 on its own PID, so no other process is counted)."""
+    proc, out, stats, err = start_crawl(uvcrawl, args, engine)
+    killer = threading.Timer(timeout, proc.kill)
+    killer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        killer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    with open(err) as f:
+        stderr = f.read()
+    return proc.returncode, read_records(out), read_stats(stats), stderr, usage.ru_maxrss

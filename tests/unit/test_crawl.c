@@ -348,6 +348,72 @@ static void test_retries(void **state) {
   finish(&h);
 }
 
+static void retries_three(uc_config *c) {
+  c->robots = false;
+  c->retries = 3;
+}
+
+/* Fail `f` with a 503 (no Retry-After) at `now`; returns the moment the
+ * gate lets its retry out: not a millisecond before, and exactly then. */
+static uint64_t fail_503_wake(harness *h, uc_fetch *f, uint64_t now) {
+  uint64_t wake = 0;
+  reply(h, f, 503, NULL, now);
+  assert_int_equal(next_rc(h, now, &wake), UC_EAGAIN);
+  assert_true(wake > now);
+  assert_int_equal(next_rc(h, wake - 1, NULL), UC_EAGAIN);
+  return wake;
+}
+
+/* Exponential backoff: three 503s in a row wait base * jitter, the base
+ * doubling each time (1 s, 2 s, 4 s). The jitter (in [0.5, 1.5)) comes from
+ * the crawl's own generator, seeded from the config, so a second crawl with
+ * the same config draws the same three factors; there, three URLs that
+ * fail once each wait 1 s * the same factors. Each wait of the first crawl
+ * is then exactly 2^(k-1) times the second's, to the millisecond the waits
+ * are truncated to: a linear (1, 2, 3 s) or constant schedule is off by
+ * hundreds of ms. */
+static void test_backoff_doubles(void **state) {
+  (void)state;
+  harness h;
+  uint64_t once[3]; /* crawl 2: the wait of attempt 1, for draws 1..3 */
+  start(&h, retries_three);
+  uint64_t now = 1000;
+  static const char *const urls[] = {"http://a.test/", "http://b.test/", "http://c.test/"};
+  for (int k = 0; k < 3; k++) {
+    assert_int_equal(uc_crawl_seed(h.crawl, urls[k], now), 0);
+    uc_fetch *f = next_now(&h, now);
+    uint64_t wake = fail_503_wake(&h, f, now);
+    once[k] = wake - now;
+    assert_true(once[k] >= 500 && once[k] < 1500); /* 1 s, jitter [0.5, 1.5) */
+    f = next_now(&h, now = wake);
+    assert_int_equal(f->item.attempts, 2);
+    reply(&h, f, 200, "<p>ok</p>", now);
+  }
+  finish(&h);
+
+  start(&h, retries_three);
+  now = 1000;
+  assert_int_equal(uc_crawl_seed(h.crawl, "http://a.test/", now), 0);
+  uc_fetch *f = next_now(&h, now);
+  for (int k = 0; k < 3; k++) {
+    uint64_t wake = fail_503_wake(&h, f, now);
+    uint64_t wait = wake - now, scale = 1u << k;
+    if (wait < scale * once[k] || wait >= scale * (once[k] + 1))
+      fail_msg("retry %d waited %llu ms, want %llu x %llu ms (2^%d x the same jitter)", k + 1,
+               (unsigned long long)wait, (unsigned long long)scale,
+               (unsigned long long)once[k], k);
+    f = next_now(&h, now = wake);
+    assert_int_equal(f->item.attempts, k + 2);
+  }
+  reply(&h, f, 503, NULL, now); /* the fourth 503: out of retries, recorded */
+  assert_true(uc_crawl_finished(h.crawl));
+  const char *text = records(&h);
+  assert_int_equal(count_lines(text, NULL), 1);
+  assert_int_equal(count_lines(text, "\"attempts\":4"), 1);
+  assert_int_equal(uc_crawl_stats(h.crawl)->retries, 3);
+  finish(&h);
+}
+
 static void max_two(uc_config *c) {
   c->robots = false;
   c->max_pages = 2;
@@ -406,11 +472,17 @@ static void test_prefilter(void **state) {
   uc_parsed parsed;
   assert_int_equal(uc_crawl_parse(f, &r, &parsed), 0);
   assert_int_equal(uc_crawl_prefilter(h.crawl, f, &parsed), 0);
-  assert_int_equal(parsed.links.count, 1);          /* /2 */
+  /* /2 accepted; other.test kept after it for the crawl's own thread,
+   * which alone sees hosts that seeds redirected to. */
+  assert_int_equal(parsed.links.count, 2);
+  assert_int_equal(parsed.accepted, 1);
+  assert_string_equal(parsed.links.urls[0], "http://a.test/2");
+  assert_string_equal(parsed.links.urls[1], "http://other.test/");
   assert_int_equal(parsed.skipped[UC_SKIP_SEEN], 1);  /* /1, the second offered */
-  assert_int_equal(parsed.skipped[UC_SKIP_SCOPE], 1); /* other.test */
+  assert_int_equal(parsed.skipped[UC_SKIP_SCOPE], 0);
   assert_int_equal(uc_crawl_complete(h.crawl, f, &r, &parsed, 0, 1), 0);
   uc_parsed_free(&parsed);
+  assert_int_equal(uc_crawl_stats(h.crawl)->skipped[UC_SKIP_SCOPE], 1); /* other.test */
   assert_int_equal(count_lines(records(&h), "\"links\":3,\"new_links\":1"), 1);
   reply(&h, next_now(&h, 1), 200, "", 2);
   assert_true(uc_crawl_finished(h.crawl));
@@ -444,6 +516,7 @@ int main(void) {
       cmocka_unit_test(test_dedup_and_redirects),
       cmocka_unit_test(test_depth_levels),
       cmocka_unit_test(test_retries),
+      cmocka_unit_test(test_backoff_doubles),
       cmocka_unit_test(test_max_pages),
       cmocka_unit_test(test_stop),
       cmocka_unit_test(test_prefilter),

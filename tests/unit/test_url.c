@@ -364,20 +364,18 @@ static void test_decoded_host(void **state) {
   free(origin);
 }
 
-/* punycode needs a UTF-8 locale in curl 7.88 (see url.h). */
+/* punycode needs a UTF-8 locale in curl 7.88 (see url.h). Both needs are
+ * met on every machine setup.sh prepares (C.UTF-8 ships in Debian 12's
+ * libc-bin; Debian's libcurl is built with libidn2), so a missing one fails
+ * the test: cmocka's skip() would read as a pass. */
 static void test_idn(void **state) {
   char *out = NULL;
-  if (setlocale(LC_CTYPE, "C.UTF-8") == NULL && setlocale(LC_CTYPE, "en_US.UTF-8") == NULL) {
-    /* no UTF-8 locale: the host stays UTF-8 */
-    assert_int_equal(uc_url_normalize("http://B\xc3\xbc" "cher.de/", &out), 0);
-    assert_string_equal(out, "http://b\xc3\xbc" "cher.de/");
-    free(out);
-    skip();
-  }
+  if (setlocale(LC_CTYPE, "C.UTF-8") == NULL && setlocale(LC_CTYPE, "en_US.UTF-8") == NULL)
+    fail_msg("no UTF-8 locale (C.UTF-8 or en_US.UTF-8): IDN cannot be tested");
   curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
   if (!(v->features & CURL_VERSION_IDN)) {
     setlocale(LC_CTYPE, "C");
-    skip();
+    fail_msg("libcurl %s has no IDN support: IDN cannot be tested", v->version);
   }
   assert_int_equal(uc_url_normalize("http://b\xc3\xbc" "cher.de/\xc3\xa4", &out), 0);
   assert_string_equal(out, "http://xn--bcher-kva.de/%C3%A4");
