@@ -62,9 +62,14 @@ int uc_seen_new(uc_seen **out, const uc_seen_opts *o);
 /** Free the set; NULL is a no-op. */
 void uc_seen_free(uc_seen *s);
 
+/** A hash as a fingerprint: 0 marks an empty slot, so it becomes 1. The
+ * one place that rule lives (uc_seen_hash, uc_seen_insert_hash and the
+ * threads engine's lock-free set use it). */
+static inline uint64_t uc_seen_fp(uint64_t hash) { return hash != 0 ? hash : 1; }
+
 /**
  * The keyed 64-bit fingerprint the set uses for `bytes`: SipHash-2-4 with
- * the set's key, with 0 mapped to 1 so it is never 0. Exported so that the
+ * the set's key, as uc_seen_fp() makes it (never 0). Exported so that the
  * threaded engine's lock-free set stores the same fingerprints.
  * Thread-safe (reads only the key).
  */

@@ -177,13 +177,11 @@ void uc_seen_free(uc_seen *s) {
 }
 
 uint64_t uc_seen_hash(const uc_seen *s, const void *bytes, size_t len) {
-  uint64_t fp = uc_siphash24(s->key, bytes, len);
-  return fp != 0 ? fp : 1;
+  return uc_seen_fp(uc_siphash24(s->key, bytes, len));
 }
 
 int uc_seen_insert_hash(uc_seen *s, uint64_t fp) {
-  if (fp == 0)
-    fp = 1;
+  fp = uc_seen_fp(fp);
   size_t i = probe(s->slots, s->mask, fp);
   if (s->slots[i] == fp)
     return 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "uvcrawl/error.h"
+#include "uvcrawl/seen.h"
 
 /*
  * One table of the chain. Everything but `next`, `slots[i]` and `reserved`
@@ -238,8 +239,7 @@ void thr_lfset_free(thr_lfset *s) {
 }
 
 int thr_lfset_insert(thr_lfset *s, uint64_t fp) {
-  if (fp == 0)
-    fp = 1;
+  fp = uc_seen_fp(fp);
   /* The oldest table not searched since fp was last placed (or ever). */
   lf_table *from = s->first;
   for (;;) {
@@ -276,8 +276,7 @@ int thr_lfset_insert(thr_lfset *s, uint64_t fp) {
 }
 
 bool thr_lfset_contains(const thr_lfset *s, uint64_t fp) {
-  if (fp == 0)
-    fp = 1;
+  fp = uc_seen_fp(fp);
   size_t unused;
   for (lf_table *t = s->first; t != NULL; t = atomic_load(&t->next))
     if (table_has(t, fp, &unused))

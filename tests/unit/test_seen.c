@@ -93,15 +93,16 @@ static void test_zero_fingerprint(void **state) {
 }
 
 /* uc_seen_hash is SipHash-2-4 under the set's own key, except that 0 (the
- * empty-slot marker) becomes 1. Note: the 0 -> 1 branch itself cannot be
- * reached from a test: no input is known whose SipHash-2-4 is 0 under any
- * key (finding one costs about 2^64 hashes), and seen.c offers no seam to
- * feed the mapping a 0. What can fail here is the rest of the contract: the
- * fingerprint is the keyed hash, under the set's key (not a fixed one), and
- * is never 0. uc_seen_insert_hash's own guard (a 0 handed in) is checked in
- * test_zero_fingerprint. */
+ * empty-slot marker) becomes 1. No input is known whose SipHash-2-4 is 0
+ * (finding one costs about 2^64 hashes), so the 0 -> 1 rule lives in one
+ * function, uc_seen_fp, which is tested with a 0 directly; the rest of the
+ * contract is checked on real hashes: the fingerprint is the keyed hash,
+ * under the set's key (not a fixed one), and is never 0. */
 static void test_hash_never_zero(void **state) {
   (void)state;
+  assert_int_equal(uc_seen_fp(0), 1);
+  assert_int_equal(uc_seen_fp(1), 1);
+  assert_int_equal(uc_seen_fp(0x8000000000000000ull), 0x8000000000000000ull);
   uc_seen_opts o1 = {.key = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull}};
   uc_seen_opts o2 = {.key = {1, 2}};
   uc_seen *s1, *s2;
