@@ -64,6 +64,7 @@ typedef struct uc_config {
   const char *output;        /* NULL or "-": stdout */
   const char *stats_path;    /* NULL: no stats file */
   const char *trace_path;    /* --trace: NULL: no trace */
+  const char *state_dir;     /* --state: NULL: the crawl's state lives in memory */
   bool progress;
   bool quiet;
   bool verbose;              /* one stderr line per URL refused or failed */

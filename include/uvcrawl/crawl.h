@@ -26,6 +26,7 @@
 #include "uvcrawl/extract.h"
 #include "uvcrawl/frontier.h"
 #include "uvcrawl/stats.h"
+#include "uvcrawl/store.h"
 
 typedef struct uc_crawl uc_crawl;
 
@@ -97,6 +98,10 @@ typedef struct uc_crawl_opts {
    * lock-free set. visited_ctx is borrowed and must outlive the crawl. */
   uc_visited_fn visited;
   void *visited_ctx;
+  /* The crawl's state (store.h), or NULL for none. Borrowed; must outlive
+   * the crawl. With a durable store (--state) the crawl can be resumed. */
+  uc_store *store;
+  int64_t wall_ms;       /* the wall clock (ms since the epoch) at now_ms */
 } uc_crawl_opts;
 
 /**
@@ -165,6 +170,39 @@ void uc_parsed_free(uc_parsed *p);
 int uc_crawl_complete(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_parsed *parsed,
                       uint64_t parse_ns, uint64_t now_ms);
 
+/** What uc_crawl_restore() found in the store. */
+typedef struct uc_crawl_restored {
+  uint64_t live;   /* URLs queued again (queued or leased when the last run ended) */
+  uint64_t done;   /* URLs with a record already: never fetched again */
+  uint64_t hosts;  /* hosts known */
+  uint64_t robots; /* hosts whose robots.txt is fresh enough to be used again */
+} uc_crawl_restored;
+
+/**
+ * Take up a crawl from its store (a later run with --state): the scope,
+ * each host with its robots.txt (if under 24 hours old), every URL into
+ * the visited set, and the live ones into the frontier (by depth, so a
+ * --depth crawl goes on at its level). Call once, before any seed.
+ * Nothing happens without a store, or with a new one.
+ * @return 0, UC_ENOMEM, UC_EIO (the store could not be read), or a
+ *         visited set's error.
+ */
+int uc_crawl_restore(uc_crawl *c, uint64_t now_ms, uc_crawl_restored *out);
+
+/**
+ * End a group of store writes now (after the seeds); a completion ends
+ * its own. @return 0 or the store's error.
+ */
+int uc_crawl_commit(uc_crawl *c);
+
+/**
+ * Transfers the engine must count against -c: those in flight, and pages
+ * whose record is written but whose store group is not durable yet (so
+ * that a kill refetches at most -c pages). Checks the store first, and
+ * stops the crawl if the store has failed.
+ */
+uint64_t uc_crawl_busy(uc_crawl *c);
+
 /** True when nothing is queued and nothing is in flight: the crawl is over. */
 bool uc_crawl_finished(const uc_crawl *c);
 
@@ -197,9 +235,10 @@ int uc_crawl_write_errno(const uc_crawl *c);
  * Whether an engine's run is over: nothing is in flight and either the
  * engine no longer dispatches (a signal or a fatal condition) or the
  * crawl is finished. Never earlier, so no work is lost.
+ * Pages waiting for their store group count as work (uc_crawl_busy).
  * @param dispatching  the engine still hands out work.
  */
-bool uc_crawl_over(const uc_crawl *c, bool dispatching);
+bool uc_crawl_over(uc_crawl *c, bool dispatching);
 
 /** The live counters (borrowed, read-only; valid until uc_crawl_free). */
 const uc_stats *uc_crawl_stats(const uc_crawl *c);

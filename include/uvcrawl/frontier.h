@@ -33,6 +33,7 @@ typedef struct uc_frontier_opts {
 } uc_frontier_opts;
 
 typedef struct uc_frontier_item {
+  uint64_t id;       /* as pushed: the crawl's store id, 0 for none */
   char *url;         /* owned by whoever holds the item: free() */
   char *parent;      /* owned, free(); may be NULL */
   int depth;         /* as pushed */
@@ -71,12 +72,14 @@ uc_fhost *uc_frontier_host(uc_frontier *f, const char *host_key, bool create, bo
 /**
  * Queue a URL on host `h`: at the tail of its FIFO, or at its head if
  * `front` (e.g. a robots.txt fetch, or a retry that should go first).
+ * @param id      the caller's id for it (the crawl's store id), handed back
+ *                with the item; 0 for none.
  * @param url     copied.
  * @param parent  copied; may be NULL.
  * @return        0 or UC_ENOMEM (nothing queued).
  */
-int uc_frontier_push(uc_frontier *f, uc_fhost *h, const char *url, const char *parent, int depth,
-                     unsigned kind, unsigned attempts, bool front, uint64_t now_ms);
+int uc_frontier_push(uc_frontier *f, uc_fhost *h, uint64_t id, const char *url, const char *parent,
+                     int depth, unsigned kind, unsigned attempts, bool front, uint64_t now_ms);
 
 /**
  * Take the next dispatchable URL, round-robin over the hosts that can

@@ -21,6 +21,7 @@
 #include "uvcrawl/config.h"
 #include "uvcrawl/crawl.h"
 #include "uvcrawl/stats.h"
+#include "uvcrawl/store.h"
 #include "uvcrawl/trace.h"
 
 #define UC_PROGRESS_MS 500     /* --progress: how often the line is redrawn */
@@ -34,6 +35,7 @@ typedef struct uc_run_env {
   FILE *records;   /* JSON Lines records; flushed at the end, not closed */
   const char *records_name; /* for messages: the path, or NULL for stdout */
   uc_trace *trace; /* --trace's writer, or NULL; the caller closes it */
+  uc_store *store; /* the crawl's state (memory or --state), or NULL; the caller frees it */
   /* SIGINT/SIGTERM that arrived before the engine took the signals over
    * (counted by the caller's first handler); the engine calls it once it
    * handles them itself and acts on that many. NULL: none. */
@@ -51,9 +53,11 @@ typedef struct uc_run_outcome {
 } uc_run_outcome;
 
 /**
- * Queue the configured seeds at depth 0. A seed that is not a crawlable
- * URL is skipped with one line on stderr.
- * @return 0, or UC_ENOMEM / UC_EFULL (the visited set is full).
+ * Take up what the store holds (uc_crawl_restore, saying so on stderr
+ * unless --quiet), then queue the configured seeds at depth 0 and commit.
+ * A seed that is not a crawlable URL is skipped with one line on stderr.
+ * @return 0, or UC_ENOMEM / UC_EFULL (the visited set is full) / UC_EIO
+ *         (the store could not be read or written).
  */
 int uc_run_seed(uc_crawl *c, const uc_config *cfg, uint64_t now_ms);
 
@@ -96,7 +100,9 @@ void uc_run_trace_span(uc_trace_xfer *tx, const uc_fetch *f, const uc_fetch_resu
 #define UC_EXIT_NO_SEED 3
 
 /**
- * End a run: flush the records (a failed flush is fatal), copy the final
+ * End a run: flush the records (a failed flush is fatal), record in the
+ * store why the run ended and wait until all of it is durable (a failed
+ * store is fatal, and said in its own words), copy the final
  * counters with the engine's outcome into `out` (and why it ended,
  * out->ended), say why the crawl stopped if it was fatal, and give the
  * exit code: 1 for a fatal condition or an internal error, 130 if

@@ -13,6 +13,7 @@
 
 #include "loop.h"
 #include "options.h"
+#include "state.h"
 #include "thr.h"
 #include "uvcrawl/buf.h"
 #include "uvcrawl/run.h"
@@ -49,13 +50,15 @@ static void cannot_write(const char *what, const char *path, int err) {
           path != NULL && strcmp(path, "-") != 0 ? path : "stdout", strerror(err));
 }
 
-/* Open an output before the crawl, so a bad path fails before any work. */
-static FILE *open_output(const char *path, const char *what) {
+/* Open an output before the crawl, so a bad path fails before any work.
+ * `append`: a resumed crawl's records (--state) go after the last run's. */
+static FILE *open_output(const char *path, const char *what, bool append) {
   if (path == NULL || strcmp(path, "-") == 0)
     return stdout;
-  FILE *f = fopen(path, "w");
+  int err = 0;
+  FILE *f = append ? cli_state_append(path, &err) : fopen(path, "w");
   if (f == NULL)
-    cannot_write(what, path, errno);
+    cannot_write(what, path, append ? err : errno);
   return f;
 }
 
@@ -114,7 +117,7 @@ static int open_trace(const uc_config *cfg, uc_trace **trace, FILE **file) {
   *file = NULL;
   if (cfg->trace_path == NULL)
     return 0;
-  if ((*file = open_output(cfg->trace_path, "the trace")) == NULL)
+  if ((*file = open_output(cfg->trace_path, "the trace", false)) == NULL)
     return -1;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -154,6 +157,7 @@ int main(int argc, char **argv) {
    * a fatal condition: stats and trace are finished and the exit is 1. */
   signal(SIGPIPE, SIG_IGN);
   cli_options opts;
+  uc_store *store = NULL; /* the crawl's state: memory, or --state DIR */
   int code = 2;
   /* curl converts IDN host names to punycode from the locale's charset. */
   setlocale(LC_CTYPE, "C.UTF-8");
@@ -168,10 +172,27 @@ int main(int argc, char **argv) {
     goto out;
   case CLI_USAGE_ERROR:
     goto out;
+  case CLI_STATUS:
+    code = cli_state_status(opts.cfg.state_dir, stdout);
+    goto out;
   case CLI_CRAWL:
     break;
   }
   uc_config *cfg = &opts.cfg;
+  bool finished = false;
+  switch (cli_state_open(cfg, opts.state_override, &store, &finished)) {
+  case CLI_STATE_GO:
+    break;
+  case CLI_STATE_USAGE:
+    goto out;
+  case CLI_STATE_FAIL:
+    code = 1;
+    goto out;
+  }
+  if (finished) {
+    code = 0;
+    goto out;
+  }
   if (getrandom(cfg->seen_key, sizeof cfg->seen_key, 0) != (ssize_t)sizeof cfg->seen_key)
     cfg->seen_key[0] = (uint64_t)(uintptr_t)&opts ^ 0x9e3779b97f4a7c15ull;
 
@@ -183,12 +204,12 @@ int main(int argc, char **argv) {
     snprintf(n, sizeof n, "%u", cfg->parse_threads);
     setenv("UV_THREADPOOL_SIZE", n, 1);
   }
-  FILE *records = open_output(cfg->output, "records");
+  FILE *records = open_output(cfg->output, "records", cfg->state_dir != NULL);
   FILE *stats_file = NULL;
   if (records == NULL)
     goto out;
   if (cfg->stats_path != NULL &&
-      (stats_file = open_output(cfg->stats_path, "stats")) == NULL) {
+      (stats_file = open_output(cfg->stats_path, "stats", false)) == NULL) {
     close_output(records, cfg->output, "records", false);
     goto out;
   }
@@ -196,7 +217,7 @@ int main(int argc, char **argv) {
   const char *records_name =
       cfg->output != NULL && strcmp(cfg->output, "-") != 0 ? cfg->output : NULL;
   uc_run_env env = {.records = records, .records_name = records_name,
-                    .early_signals = early_signal_count};
+                    .early_signals = early_signal_count, .store = store};
   if (open_trace(cfg, &env.trace, &trace_file) != 0) {
     close_output(records, cfg->output, "records", false);
     if (stats_file != NULL)
@@ -230,6 +251,7 @@ int main(int argc, char **argv) {
     uc_stats_print_summary(stderr, &stats, engine);
   curl_global_cleanup();
 out:
+  uc_store_free(store); /* waits for its last commit and releases --state's lock */
   cli_options_free(&opts);
   return code;
 }

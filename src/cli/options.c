@@ -22,7 +22,8 @@ enum {
   OPT_PARSE_THREADS, OPT_USER_AGENT, OPT_ROBOTS, OPT_MAX_CRAWL_DELAY, OPT_TIMEOUT,
   OPT_CONNECT_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_MAX_BODY, OPT_RETRIES, OPT_MAX_REDIRECTS,
   OPT_MAX_URL_LENGTH, OPT_MAX_PAGES_PER_HOST, OPT_RESOLVE, OPT_DNS_SERVER, OPT_STATS,
-  OPT_PROGRESS, OPT_SEEN, OPT_TRACE, OPT_RECORD_HEADERS,
+  OPT_PROGRESS, OPT_SEEN, OPT_TRACE, OPT_RECORD_HEADERS, OPT_STATE, OPT_STATUS,
+  OPT_STATE_OVERRIDE,
 };
 
 static const struct option long_options[] = {
@@ -59,6 +60,9 @@ static const struct option long_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"record-headers", no_argument, NULL, OPT_RECORD_HEADERS},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"status", no_argument, NULL, OPT_STATUS},
+    {"state-override", no_argument, NULL, OPT_STATE_OVERRIDE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -112,6 +116,12 @@ void cli_usage(FILE *f) {
       "  --progress                live status line on stderr (when it is a terminal)\n"
       "  --record-headers          add Location, Content-Length, Last-Modified and ETag\n"
       "                            to each record (\"headers\":{...})\n"
+      "  --state DIR               keep the crawl's state in DIR/crawl.db (SQLite): a\n"
+      "                            crawl killed in any way resumes when run again with\n"
+      "                            the same --state (seeds may then be left out)\n"
+      "  --status                  with --state: print the state's counts and exit\n"
+      "  --state-override          with --state: accept a scope, depth, allow, deny,\n"
+      "                            robots, max-pages-per-host or seeds other than stored\n"
       "  -q, --quiet               no summary on stderr\n"
       "  -v, --verbose             a line on stderr for each URL refused or failed, and why\n"
       "  -h, --help, -V, --version\n"
@@ -483,6 +493,17 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
   case OPT_RECORD_HEADERS:
     cfg->record_headers = true;
     return 0;
+  case OPT_STATE:
+    if (*arg == '\0')
+      return complain("bad value for %s: '%s'", name, arg), -1;
+    cfg->state_dir = arg;
+    return 0;
+  case OPT_STATUS:
+    o->status = true;
+    return 0;
+  case OPT_STATE_OVERRIDE:
+    o->state_override = true;
+    return 0;
   default:
     return -1;
   }
@@ -557,12 +578,19 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
   }
   if (check_combination(o) != 0)
     return CLI_USAGE_ERROR;
+  if ((o->status || o->state_override) && o->cfg.state_dir == NULL) {
+    complain("%s needs --state DIR%s", o->status ? "--status" : "--state-override", "");
+    return CLI_USAGE_ERROR;
+  }
+  if (o->status)
+    return CLI_STATUS;
   for (int i = optind; i < argc; i++)
     if (add_seed(o, argv[i], NULL, 0) != 0)
       return CLI_USAGE_ERROR;
   if (o->input_file != NULL && read_seed_file(o, o->input_file) != 0)
     return CLI_USAGE_ERROR;
-  if (o->n_seeds == 0) {
+  /* With --state the seeds may come from the state (checked once it is open). */
+  if (o->n_seeds == 0 && o->cfg.state_dir == NULL) {
     complain("no seed URL given%s%s", o->input_file ? " (no valid line in the input file)" : "",
              "");
     return CLI_USAGE_ERROR;

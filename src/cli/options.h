@@ -11,7 +11,10 @@
 #include "uvcrawl/config.h"
 
 /* What main() must do after parsing. */
-typedef enum cli_action { CLI_CRAWL, CLI_HELP, CLI_VERSION, CLI_USAGE_ERROR } cli_action;
+typedef enum cli_action {
+  CLI_CRAWL, CLI_HELP, CLI_VERSION, CLI_USAGE_ERROR,
+  CLI_STATUS, /* --state DIR --status: print the state's counts */
+} cli_action;
 
 /* Storage behind the config's string arrays; freed with cli_options_free. */
 typedef struct cli_options {
@@ -22,6 +25,7 @@ typedef struct cli_options {
   size_t n_allow, n_deny, n_resolve;
   const char *input_file;
   bool parse_threads_given, seen_given; /* engine-specific options, checked after parsing */
+  bool status, state_override;          /* --status, --state-override */
 } cli_options;
 
 /**

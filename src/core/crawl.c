@@ -15,6 +15,7 @@
 #include "uvcrawl/record.h"
 #include "uvcrawl/robots.h"
 #include "uvcrawl/seen.h"
+#include "uvcrawl/store.h"
 #include "uvcrawl/url.h"
 
 /* A frontier item's kind carries the redirect hops that led to it. */
@@ -34,6 +35,7 @@ typedef enum robots_state { ROBOTS_NONE, ROBOTS_PENDING, ROBOTS_DONE } robots_st
 /* What the crawl knows of one host key, beside the frontier's queue. */
 typedef struct host_info {
   uc_fhost *fhost;
+  uint64_t id;           /* the store's host id */
   uc_robots *robots;     /* NULL until robots.txt is known (or robots off) */
   robots_state robots_state;
   uint64_t robots_at;    /* when robots.txt was last decided */
@@ -41,11 +43,13 @@ typedef struct host_info {
   uc_fail unreachable;   /* robots.txt failed by DNS or connection: so would pages */
   char robots_cause[24]; /* why robots.txt was unreachable ("tls", "http-503"), or "" */
   uint64_t pages_queued; /* for --max-pages-per-host */
+  bool robots_queued;    /* a robots.txt fetch is queued or in flight */
   struct host_info *next;
 } host_info;
 
 /* A link held back for the next depth level (see advance_level). */
 typedef struct pending_link {
+  uint64_t id; /* its store id */
   char *url;
   char *parent;
   int depth;
@@ -75,6 +79,18 @@ struct uc_crawl {
   uint64_t rng;             /* backoff jitter; seeded from the config */
   uc_buf line;              /* one record being formatted */
   char product_token[64];
+  /* The store (borrowed; NULL: none) and the ids the crawl gives out. */
+  uc_store *store;
+  bool durable;             /* the store outlives the process (--state) */
+  uint64_t last_url_id, last_host_id;
+  int64_t wall_minus_now;   /* wall-clock ms minus the engine's now_ms */
+  /* Pages whose record is written but whose store group is not durable
+   * yet, by group number (a FIFO ring): they hold their -c slot, so that
+   * a kill refetches at most -c pages (uc_crawl_busy). */
+  uint64_t *unsynced;
+  size_t unsynced_head, unsynced_len, unsynced_cap;
+  host_info **host_by_id;   /* during uc_crawl_restore only */
+  size_t host_by_id_len;
 };
 
 /* splitmix64: a small deterministic PRNG for backoff jitter. */
@@ -106,6 +122,9 @@ int uc_crawl_new(uc_crawl **out, const uc_crawl_opts *o, char *err, size_t errle
   c->cfg = cfg;
   c->records = o->records;
   c->engine = o->engine;
+  c->store = o->store;
+  c->durable = o->store != NULL && uc_store_is_durable(o->store);
+  c->wall_minus_now = o->wall_ms - (int64_t)o->now_ms;
   c->next_level_tail = &c->next_level;
   c->rng = cfg->seen_key[0] ^ cfg->seen_key[1] ^ 0x5eed;
   uc_crawl_product_token(cfg->user_agent, c->product_token, sizeof c->product_token);
@@ -151,6 +170,8 @@ void uc_crawl_free(uc_crawl *c) {
     free(h);
   }
   free_pending(c->next_level);
+  free(c->unsynced);
+  free(c->host_by_id);
   uc_frontier_free(c->frontier);
   uc_policy_free(c->policy);
   uc_seen_free(c->seen);
@@ -158,62 +179,161 @@ void uc_crawl_free(uc_crawl *c) {
   free(c);
 }
 
-/* The frontier host of a URL, made on first sight; a new host gets its
- * robots.txt queued in front of everything else. */
-static int host_for(uc_crawl *c, const char *url, uint64_t now_ms, uc_fhost **out) {
+/* ---- the store ----------------------------------------------------------
+ * Every write is a no-op without a store. A write that fails (out of
+ * memory, or a backend that has failed) is returned up, and is fatal. */
+
+static int store_url(uc_crawl *c, uint64_t id, const char *url, uint64_t parent_id,
+                     const host_info *h, int depth, unsigned hops) {
+  if (c->store == NULL)
+    return 0;
+  uc_store_url u = {.id = id, .url = url, .parent_id = parent_id, .host_id = h->id,
+                    .depth = depth, .hops = hops};
+  return uc_store_put_url(c->store, &u);
+}
+
+static int store_state(uc_crawl *c, uint64_t id, uc_url_state st, int status, const char *error) {
+  return c->store != NULL && id > 0 ? uc_store_set_state(c->store, id, st, status, error) : 0;
+}
+
+/* A host's robots.txt as decided (known) or just its key (not yet). */
+static int store_host(uc_crawl *c, const host_info *h, bool known, int status, uc_fail fail,
+                      const char *body, size_t len, uint64_t now_ms) {
+  if (c->store == NULL)
+    return 0;
+  uc_store_host sh = {.id = h->id, .key = uc_fhost_key(h->fhost), .robots_known = known,
+                      .robots_at_ms = (int64_t)now_ms + c->wall_minus_now,
+                      .robots_status = status, .robots_fail = (int)fail, .robots_body = body,
+                      .robots_len = len};
+  return uc_store_put_host(c->store, &sh);
+}
+
+/* End a group of store writes. `hold`: a page's record is in it, so the
+ * page keeps its slot until the group is durable (uc_crawl_busy). */
+static int store_commit(uc_crawl *c, bool hold) {
+  if (c->store == NULL)
+    return 0;
+  uint64_t seq = 0;
+  int rc = uc_store_commit(c->store, &seq);
+  if (rc != 0 || !hold || uc_store_durable(c->store) >= seq)
+    return rc;
+  if (c->unsynced_len == c->unsynced_cap) {
+    size_t cap = c->unsynced_cap == 0 ? 64 : c->unsynced_cap * 2;
+    uint64_t *ring = malloc(cap * sizeof *ring);
+    if (ring == NULL)
+      return UC_ENOMEM;
+    for (size_t i = 0; i < c->unsynced_len; i++)
+      ring[i] = c->unsynced[(c->unsynced_head + i) % c->unsynced_cap];
+    free(c->unsynced);
+    c->unsynced = ring;
+    c->unsynced_cap = cap;
+    c->unsynced_head = 0;
+  }
+  c->unsynced[(c->unsynced_head + c->unsynced_len) % c->unsynced_cap] = seq;
+  c->unsynced_len++;
+  return 0;
+}
+
+/* Let go of the slots of pages whose group became durable; a failed store
+ * stops the crawl (nothing more will be durable: no slot waits for it). */
+static void store_settle(uc_crawl *c) {
+  if (c->store == NULL || c->unsynced_len == 0)
+    return;
+  if (uc_store_failed(c->store, NULL, 0) != 0) {
+    c->unsynced_len = 0;
+    uc_crawl_fail(c, UC_EIO);
+    return;
+  }
+  uint64_t durable = uc_store_durable(c->store);
+  while (c->unsynced_len > 0 && c->unsynced[c->unsynced_head] <= durable) {
+    c->unsynced_head = (c->unsynced_head + 1) % c->unsynced_cap;
+    c->unsynced_len--;
+  }
+}
+
+/* ---- hosts and queues ------------------------------------------------- */
+
+/* The host_info of a frontier host made now, with the store's host id. */
+static host_info *new_host(uc_crawl *c, uc_fhost *fh, uint64_t id) {
+  host_info *h = calloc(1, sizeof *h);
+  if (h == NULL)
+    return NULL;
+  h->fhost = fh;
+  h->id = id;
+  if (id > c->last_host_id)
+    c->last_host_id = id;
+  h->next = c->hosts;
+  c->hosts = h;
+  uc_fhost_set_data(fh, h);
+  c->stats.hosts++;
+  return h;
+}
+
+/* The host of a URL, made (and stored) on first sight. */
+static int host_for(uc_crawl *c, const char *url, uint64_t now_ms, host_info **out) {
   char *origin = NULL;
   int rc = uc_url_origin(url, &origin);
   if (rc != 0)
     return rc;
   bool created = false;
   uc_fhost *fh = uc_frontier_host(c->frontier, origin, true, &created);
-  if (fh == NULL) {
-    free(origin);
-    return UC_ENOMEM;
-  }
-  if (created) {
-    host_info *h = calloc(1, sizeof *h);
-    if (h == NULL) {
-      free(origin);
-      return UC_ENOMEM;
-    }
-    h->fhost = fh;
-    h->next = c->hosts;
-    c->hosts = h;
-    uc_fhost_set_data(fh, h);
-    c->stats.hosts++;
-    if (c->cfg->robots) {
-      uc_buf robots_url = UC_BUF_INIT;
-      rc = uc_buf_printf(&robots_url, "%s/robots.txt", origin);
-      if (rc == 0)
-        rc = uc_frontier_push(c->frontier, fh, robots_url.data, NULL, 0, UC_KIND_ROBOTS, 1, true,
-                              now_ms);
-      uc_buf_free(&robots_url);
-    }
-  }
   free(origin);
-  *out = fh;
+  if (fh == NULL)
+    return UC_ENOMEM;
+  host_info *h = uc_fhost_data(fh);
+  if (created) {
+    if ((h = new_host(c, fh, c->last_host_id + 1)) == NULL)
+      return UC_ENOMEM;
+    rc = store_host(c, h, false, 0, UC_FAIL_NONE, NULL, 0, now_ms);
+  }
+  *out = h;
   return rc;
 }
 
-/* Put a URL that passed policy and dedup into the frontier. */
-static int push_url(uc_crawl *c, const char *url, const char *parent, int depth, unsigned hops,
-                    uint64_t now_ms) {
-  uc_fhost *fh;
-  int rc = host_for(c, url, now_ms, &fh);
+/* Queue robots.txt in front of everything on host `h`. */
+static int push_robots(uc_crawl *c, host_info *h, uint64_t now_ms) {
+  uc_buf url = UC_BUF_INIT;
+  int rc = uc_buf_printf(&url, "%s/robots.txt", uc_fhost_key(h->fhost));
+  if (rc == 0)
+    rc = uc_frontier_push(c->frontier, h->fhost, 0, url.data, NULL, 0, UC_KIND_ROBOTS, 1, true,
+                          now_ms);
+  uc_buf_free(&url);
+  h->robots_queued = rc == 0;
+  return rc;
+}
+
+/* Put a page into its host's queue; a host whose robots.txt is not known
+ * (and not on its way) gets it queued in front. */
+static int push_url(uc_crawl *c, host_info *h, uint64_t id, const char *url, const char *parent,
+                    int depth, unsigned hops, uint64_t now_ms) {
+  if (c->cfg->robots && h->robots_state == ROBOTS_NONE && !h->robots_queued) {
+    int rc = push_robots(c, h, now_ms);
+    if (rc != 0)
+      return rc;
+  }
+  return uc_frontier_push(c->frontier, h->fhost, id, url, parent, depth,
+                          MAKE_KIND(UC_KIND_PAGE, hops), 1, false, now_ms);
+}
+
+/* A URL that passed policy and dedup joins the crawl: its host, an id, a
+ * place in the store (QUEUED), and a count against its host's page cap. */
+static int admit(uc_crawl *c, const char *url, uint64_t parent_id, int depth, unsigned hops,
+                 uint64_t now_ms, host_info **h, uint64_t *id) {
+  int rc = host_for(c, url, now_ms, h);
   if (rc != 0)
     return rc;
-  host_info *h = uc_fhost_data(fh);
-  h->pages_queued++;
-  return uc_frontier_push(c->frontier, fh, url, parent, depth, MAKE_KIND(UC_KIND_PAGE, hops), 1,
-                          false, now_ms);
+  *id = ++c->last_url_id;
+  (*h)->pages_queued++;
+  return store_url(c, *id, url, parent_id, *h, depth, hops);
 }
 
 /* Hold a link for the next level (--depth crawls go level by level). */
-static int defer_to_next_level(uc_crawl *c, const char *url, const char *parent, int depth) {
+static int defer_to_next_level(uc_crawl *c, uint64_t id, const char *url, const char *parent,
+                               int depth) {
   pending_link *p = calloc(1, sizeof *p);
   if (p == NULL)
     return UC_ENOMEM;
+  p->id = id;
   p->url = strdup(url);
   p->parent = parent != NULL ? strdup(parent) : NULL;
   p->depth = depth;
@@ -225,6 +345,14 @@ static int defer_to_next_level(uc_crawl *c, const char *url, const char *parent,
   c->next_level_tail = &p->next;
   c->next_level_count++;
   return 0;
+}
+
+/* Queue an admitted URL now, or at its level (--depth). */
+static int enqueue(uc_crawl *c, host_info *h, uint64_t id, const char *url, const char *parent,
+                   int depth, unsigned hops, uint64_t now_ms) {
+  if (c->cfg->depth >= 0 && depth > c->level)
+    return defer_to_next_level(c, id, url, parent, depth);
+  return push_url(c, h, id, url, parent, depth, hops, now_ms);
 }
 
 /* --verbose: one line on stderr, the URL's password masked. */
@@ -256,28 +384,44 @@ static int link_policy(const uc_crawl *c, const char *url, int depth, bool owner
                : uc_policy_check(c->policy, url, host, depth);
 }
 
-/* Queue a link that passed policy and dedup; the per-host page cap and
- * --max-pages still apply. Returns 1 if queued, 0 if skipped, or < 0. */
-static int queue_link(uc_crawl *c, const char *url, const char *parent, int depth,
+/* Queue a link that passed policy and dedup, found on page `from` (NULL
+ * for a seed); the per-host page cap and --max-pages still apply. Past
+ * --max-pages or after a stop, a durable store still keeps it (QUEUED),
+ * for a later run. Returns 1 if queued, 0 if not, or < 0. */
+static int queue_link(uc_crawl *c, const char *url, const uc_frontier_item *from, int depth,
                       unsigned hops, uint64_t now_ms) {
-  int skip = c->capped ? UC_SKIP_MAX_PAGES : -1;
-  if (skip < 0 && c->cfg->max_pages_per_host > 0) {
+  if (c->stopping && !c->durable)
+    return 0;
+  if (c->cfg->max_pages_per_host > 0) {
     char *origin = NULL;
     if (uc_url_origin(url, &origin) == 0) {
       uc_fhost *fh = uc_frontier_host(c->frontier, origin, false, NULL);
       host_info *h = fh != NULL ? uc_fhost_data(fh) : NULL;
-      if (h != NULL && h->pages_queued >= c->cfg->max_pages_per_host)
-        skip = UC_SKIP_MAX_PAGES_PER_HOST;
+      if (h != NULL && h->pages_queued >= c->cfg->max_pages_per_host) {
+        free(origin);
+        skipped(c, c->stats.skipped, url, UC_SKIP_MAX_PAGES_PER_HOST);
+        return 0;
+      }
     }
     free(origin);
   }
-  if (skip >= 0) {
-    skipped(c, c->stats.skipped, url, skip);
+  if (c->capped && !c->durable) {
+    skipped(c, c->stats.skipped, url, UC_SKIP_MAX_PAGES);
     return 0;
   }
-  int rc = c->cfg->depth >= 0 && depth > c->level
-               ? defer_to_next_level(c, url, parent, depth)
-               : push_url(c, url, parent, depth, hops, now_ms);
+  host_info *h;
+  uint64_t id;
+  const char *parent = from != NULL ? from->url : NULL;
+  int rc = admit(c, url, from != NULL ? from->id : 0, depth, hops, now_ms, &h, &id);
+  if (rc != 0)
+    return rc;
+  if (c->capped) {
+    skipped(c, c->stats.skipped, url, UC_SKIP_MAX_PAGES);
+    return 0;
+  }
+  if (c->stopping)
+    return 0;
+  rc = enqueue(c, h, id, url, parent, depth, hops, now_ms);
   return rc < 0 ? rc : 1;
 }
 
@@ -289,8 +433,8 @@ static int queue_link(uc_crawl *c, const char *url, const char *parent, int dept
  * for depth, the same URL found later at a smaller depth would be dropped
  * as a duplicate and never fetched.
  */
-static int offer(uc_crawl *c, const char *url, const char *parent, int depth, unsigned hops,
-                 uint64_t now_ms) {
+static int offer(uc_crawl *c, const char *url, const uc_frontier_item *from, int depth,
+                 unsigned hops, uint64_t now_ms) {
   int skip = link_policy(c, url, depth, true);
   if (skip >= 0) {
     skipped(c, c->stats.skipped, url, skip);
@@ -301,7 +445,7 @@ static int offer(uc_crawl *c, const char *url, const char *parent, int depth, un
     c->stats.skipped[UC_SKIP_SEEN] += rc == 0;
     return rc;
   }
-  return queue_link(c, url, parent, depth, hops, now_ms);
+  return queue_link(c, url, from, depth, hops, now_ms);
 }
 
 /*
@@ -360,8 +504,10 @@ int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms) {
     rc = uc_url_host(norm, host, sizeof host);
   if (rc == 0)
     rc = uc_policy_add_seed_host(c->policy, host);
+  if (rc == 0 && c->store != NULL)
+    rc = uc_store_put_scope(c->store, host, false);
   if (rc == 0 && (rc = c->visited(c->visited_ctx, norm, strlen(norm))) == 1)
-    rc = push_url(c, norm, NULL, 0, 0, now_ms);
+    rc = queue_link(c, norm, NULL, 0, 0, now_ms);
   free(norm);
   return rc < 0 ? rc : 0;
 }
@@ -409,6 +555,8 @@ static int refuse(uc_crawl *c, uc_frontier_item *item, uc_fail why, uint64_t now
     rec.cause = h->robots_cause;
   count_outcome(&c->stats, 0, why);
   int rc = write_record(c, &rec);
+  if (rc == 0)
+    rc = store_state(c, item->id, UC_URL_FAILED, 0, rec.error);
   uc_frontier_done(c->frontier, item->host, now_ms);
   free(item->url);
   free(item->parent);
@@ -419,17 +567,12 @@ static int refuse(uc_crawl *c, uc_frontier_item *item, uc_fail why, uint64_t now
  * rules again in front of it (the token this pop took is not given back). */
 static int refresh_robots(uc_crawl *c, uc_frontier_item *item, uint64_t now_ms) {
   host_info *h = uc_fhost_data(item->host);
-  uc_buf url = UC_BUF_INIT;
-  int rc = uc_frontier_push(c->frontier, item->host, item->url, item->parent, item->depth,
-                            item->kind, item->attempts, true, now_ms);
+  int rc = uc_frontier_push(c->frontier, item->host, item->id, item->url, item->parent,
+                            item->depth, item->kind, item->attempts, true, now_ms);
   if (rc == 0)
-    rc = uc_buf_printf(&url, "%s/robots.txt", uc_fhost_key(item->host));
-  if (rc == 0)
-    rc = uc_frontier_push(c->frontier, item->host, url.data, NULL, 0, UC_KIND_ROBOTS, 1, true,
-                          now_ms);
+    rc = push_robots(c, h, now_ms);
   h->robots_state = ROBOTS_NONE;
   uc_frontier_done(c->frontier, item->host, now_ms);
-  uc_buf_free(&url);
   free(item->url);
   free(item->parent);
   return rc;
@@ -443,8 +586,11 @@ static int advance_level(uc_crawl *c, uint64_t now_ms) {
   c->next_level_count = 0;
   c->level++;
   int rc = 0;
-  for (pending_link *q = p; q != NULL && rc == 0; q = q->next)
-    rc = push_url(c, q->url, q->parent, q->depth, 0, now_ms);
+  for (pending_link *q = p; q != NULL && rc == 0; q = q->next) {
+    host_info *h;
+    if ((rc = host_for(c, q->url, now_ms, &h)) == 0)
+      rc = push_url(c, h, q->id, q->url, q->parent, q->depth, 0, now_ms);
+  }
   free_pending(p);
   return rc;
 }
@@ -495,12 +641,14 @@ int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_m
       }
       free(path);
     }
-    uc_fetch *f = calloc(1, sizeof *f);
-    if (f == NULL) {
+    uc_fetch *f = NULL;
+    if (KIND_OF(item.kind) == UC_KIND_PAGE)
+      rc = store_state(c, item.id, UC_URL_LEASED, 0, NULL);
+    if (rc != 0 || (f = calloc(1, sizeof *f)) == NULL) {
       uc_frontier_done(c->frontier, item.host, now_ms);
       free(item.url);
       free(item.parent);
-      return UC_ENOMEM;
+      return rc != 0 ? rc : UC_ENOMEM;
     }
     /* The parts an engine needs to connect. Note: a normalized URL can
      * still have a host too long to look up (over 255 bytes): that page
@@ -576,13 +724,53 @@ void uc_parsed_free(uc_parsed *p) {
 static bool retryable(const uc_fetch_result *r);
 static int retry(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t now_ms);
 
+/* Decide a host's rules from its robots.txt fetch (RFC 9309): the body of
+ * a 2xx, allow-all for a 4xx, disallow-all while unreachable; Crawl-delay
+ * lowers the host's rate. Also used on resume, with what the store kept. */
+static void robots_decide(uc_crawl *c, host_info *h, int status, uc_fail fail, const char *body,
+                          size_t len, uint64_t now_ms) {
+  uc_robots *rules = NULL;
+  int rc;
+  h->robots_cause[0] = '\0';
+  if (fail == UC_FAIL_NONE && status >= 200 && status < 300) {
+    rc = uc_robots_parse(&rules, body != NULL ? body : "", len, c->product_token);
+  } else if (fail == UC_FAIL_NONE && status >= 400 && status < 500) {
+    rc = uc_robots_new_allow_all(&rules); /* RFC 9309 2.3.1.3: unavailable */
+  } else {
+    rc = uc_robots_new_disallow_all(&rules); /* 2.3.1.4: unreachable */
+    /* The pages' records say why: "robots" alone would hide it. */
+    if (fail != UC_FAIL_NONE)
+      snprintf(h->robots_cause, sizeof h->robots_cause, "%s", uc_fail_name(fail));
+    else
+      snprintf(h->robots_cause, sizeof h->robots_cause, "http-%d", status);
+  }
+  /* Note: when the name does not resolve or nothing listens, the pages
+   * would fail the same way; record that cause instead of "robots". */
+  if (fail == UC_FAIL_DNS || fail == UC_FAIL_REFUSED || fail == UC_FAIL_CONNECT)
+    h->unreachable = fail;
+  if (rc != 0)
+    rules = NULL; /* out of memory: crawl the host without rules */
+  uc_robots_free(h->robots);
+  h->robots = rules;
+  h->robots_state = ROBOTS_DONE;
+  h->robots_queued = false;
+  h->robots_at = now_ms;
+  double delay = rules != NULL ? uc_robots_crawl_delay(rules) : -1.0;
+  if (delay > c->cfg->max_crawl_delay_s) {
+    h->too_slow = true;
+  } else if (delay > 0) {
+    double rate = 1.0 / delay;
+    if (c->cfg->rate <= 0 || rate < c->cfg->rate)
+      uc_frontier_set_rate(c->frontier, h->fhost, rate, 1.0, now_ms);
+  }
+}
+
 /* robots.txt came back: decide the host's rules and let its pages go. A
  * server error or a timeout is retried like a page (RFC 9309 2.3.1.4 allows
  * assuming "disallow all" only while it stays unreachable); the host's
  * pages wait meanwhile. */
 static int robots_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t now_ms) {
   host_info *h = uc_fhost_data(f->item.host);
-  uc_robots *rules = NULL;
   int rc;
   c->stats.robots_fetches++;
   c->stats.bytes += r->bytes;
@@ -591,39 +779,12 @@ static int robots_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint6
     uc_frontier_release(c->frontier, f->item.host, now_ms);
     return rc;
   }
-  h->robots_cause[0] = '\0';
-  if (r->fail == UC_FAIL_NONE && r->status >= 200 && r->status < 300) {
-    rc = uc_robots_parse(&rules, r->body != NULL ? r->body : "", r->body_len, c->product_token);
-  } else if (r->fail == UC_FAIL_NONE && r->status >= 400 && r->status < 500) {
-    rc = uc_robots_new_allow_all(&rules); /* RFC 9309 2.3.1.3: unavailable */
-  } else {
-    rc = uc_robots_new_disallow_all(&rules); /* 2.3.1.4: unreachable */
-    /* The pages' records say why: "robots" alone would hide it. */
-    if (r->fail != UC_FAIL_NONE)
-      snprintf(h->robots_cause, sizeof h->robots_cause, "%s", uc_fail_name(r->fail));
-    else
-      snprintf(h->robots_cause, sizeof h->robots_cause, "http-%d", r->status);
-  }
-  /* Note: when the name does not resolve or nothing listens, the pages
-   * would fail the same way; record that cause instead of "robots". */
-  if (r->fail == UC_FAIL_DNS || r->fail == UC_FAIL_REFUSED || r->fail == UC_FAIL_CONNECT)
-    h->unreachable = r->fail;
-  if (rc != 0)
-    rules = NULL; /* out of memory: crawl the host without rules */
-  uc_robots_free(h->robots);
-  h->robots = rules;
-  h->robots_state = ROBOTS_DONE;
-  h->robots_at = now_ms;
-  double delay = rules != NULL ? uc_robots_crawl_delay(rules) : -1.0;
-  if (delay > c->cfg->max_crawl_delay_s) {
-    h->too_slow = true;
-  } else if (delay > 0) {
-    double rate = 1.0 / delay;
-    if (c->cfg->rate <= 0 || rate < c->cfg->rate)
-      uc_frontier_set_rate(c->frontier, f->item.host, rate, 1.0, now_ms);
-  }
+  bool ok = r->fail == UC_FAIL_NONE && r->status >= 200 && r->status < 300;
+  robots_decide(c, h, r->status, r->fail, ok ? r->body : NULL, ok ? r->body_len : 0, now_ms);
+  rc = store_host(c, h, true, r->status, r->fail, ok ? r->body : NULL, ok ? r->body_len : 0,
+                  now_ms);
   uc_frontier_release(c->frontier, f->item.host, now_ms);
-  return 0;
+  return rc;
 }
 
 static bool retryable(const uc_fetch_result *r) {
@@ -648,7 +809,7 @@ static int retry(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t no
     wait_ms = fmin(RETRY_BASE_MS * ldexp(1.0, (int)f->item.attempts - 1), RETRY_MAX_MS) * jitter;
   }
   c->stats.retries++;
-  int rc = uc_frontier_push(c->frontier, f->item.host, f->item.url, f->item.parent,
+  int rc = uc_frontier_push(c->frontier, f->item.host, f->item.id, f->item.url, f->item.parent,
                             f->item.depth, f->item.kind, f->item.attempts + 1, true, now_ms);
   if (rc == 0)
     uc_frontier_defer(c->frontier, f->item.host, now_ms + (uint64_t)wait_ms, now_ms);
@@ -659,16 +820,16 @@ static int retry(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t no
 static long merge_links(uc_crawl *c, const uc_fetch *f, const uc_parsed *parsed,
                         uint64_t now_ms) {
   long fresh = 0;
-  if (c->stopping)
-    return 0;
+  if (c->stopping && !c->durable)
+    return 0; /* a durable store would keep them for the next run */
   if (parsed->prefiltered)
     for (int k = 0; k < UC_SKIP_COUNT_; k++)
       c->stats.skipped[k] += parsed->skipped[k];
   for (size_t i = 0; i < parsed->links.count; i++) {
     const char *url = parsed->links.urls[i];
     int rc = parsed->prefiltered && i < parsed->accepted
-                 ? queue_link(c, url, f->item.url, f->item.depth + 1, 0, now_ms)
-                 : offer(c, url, f->item.url, f->item.depth + 1, 0, now_ms);
+                 ? queue_link(c, url, &f->item, f->item.depth + 1, 0, now_ms)
+                 : offer(c, url, &f->item, f->item.depth + 1, 0, now_ms);
     if (rc < 0)
       return rc;
     fresh += rc;
@@ -682,7 +843,10 @@ static int adopt_host(uc_crawl *c, const char *target) {
   char host[256];
   if (uc_url_host(target, host, sizeof host) != 0)
     return 0; /* offer() refuses it */
-  return uc_policy_adopt_host(c->policy, host);
+  int rc = uc_policy_adopt_host(c->policy, host);
+  if (rc == 0 && c->store != NULL)
+    rc = uc_store_put_scope(c->store, host, true);
+  return rc;
 }
 
 /* A page came back for good (no retry): merge, follow redirect, record. */
@@ -717,10 +881,10 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
     if (hops > c->cfg->max_redirects) {
       fail = UC_FAIL_REDIRECTS;
       rec.error = uc_fail_name(fail);
-    } else if (!c->stopping) {
+    } else if (!c->stopping || c->durable) {
       int rc = f->item.depth == 0 ? adopt_host(c, target) : 0;
       if (rc == 0)
-        rc = offer(c, target, f->item.url, f->item.depth, hops, now_ms);
+        rc = offer(c, target, &f->item, f->item.depth, hops, now_ms);
       if (rc < 0) {
         free(target);
         return rc;
@@ -735,6 +899,14 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
     c->stats.html_pages++;
   c->stats.bytes += r->bytes;
   int rc = write_record(c, &rec);
+  /* Note: an aborted transfer (a second signal) was never really fetched;
+   * its record says "aborted", and the store puts it back in the queue so
+   * that a resumed crawl fetches it. */
+  uc_url_state st = fail == UC_FAIL_ABORTED ? UC_URL_QUEUED
+                    : rec.error != NULL     ? UC_URL_FAILED
+                                            : UC_URL_DONE;
+  if (rc == 0)
+    rc = store_state(c, f->item.id, st, r->status, rec.error);
   free(target);
   return rc;
 }
@@ -751,12 +923,19 @@ int uc_crawl_complete(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_par
     c->stats.parse_bytes += r->body_len;
     c->stats.parse_ns += parse_ns;
   }
-  if (KIND_OF(f->item.kind) == UC_KIND_ROBOTS)
+  /* One store group a completion: a page's record state and the links it
+   * found commit together (store.h). */
+  if (KIND_OF(f->item.kind) == UC_KIND_ROBOTS) {
     rc = robots_done(c, f, r, now_ms);
-  else if (!c->stopping && retryable(r) && f->item.attempts <= c->cfg->retries)
+    if (rc == 0)
+      rc = store_commit(c, false);
+  } else if (!c->stopping && retryable(r) && f->item.attempts <= c->cfg->retries) {
     rc = retry(c, f, r, now_ms);
-  else
+  } else {
     rc = page_done(c, f, r, parsed, now_ms);
+    if (rc == 0)
+      rc = store_commit(c, true);
+  }
   uc_frontier_done(c->frontier, f->item.host, now_ms);
   free(f->item.url);
   free(f->item.parent);
@@ -791,9 +970,18 @@ int uc_crawl_fatal(const uc_crawl *c) { return c->fatal; }
 
 int uc_crawl_write_errno(const uc_crawl *c) { return c->write_errno; }
 
-bool uc_crawl_over(const uc_crawl *c, bool dispatching) {
-  return c->stats.inflight == 0 && (!dispatching || c->fatal != 0 || uc_crawl_finished(c));
+bool uc_crawl_over(uc_crawl *c, bool dispatching) {
+  store_settle(c);
+  return c->stats.inflight == 0 && c->unsynced_len == 0 &&
+         (!dispatching || c->fatal != 0 || uc_crawl_finished(c));
 }
+
+uint64_t uc_crawl_busy(uc_crawl *c) {
+  store_settle(c);
+  return c->stats.inflight + c->unsynced_len;
+}
+
+int uc_crawl_commit(uc_crawl *c) { return store_commit(c, false); }
 
 void uc_fetch_result_failed(uc_fetch_result *r, uc_fail why, double fetch_ms) {
   memset(r, 0, sizeof *r);
@@ -804,4 +992,113 @@ void uc_fetch_result_failed(uc_fetch_result *r, uc_fail why, double fetch_ms) {
 
 size_t uc_crawl_queued(const uc_crawl *c) {
   return uc_frontier_queued(c->frontier) + c->next_level_count;
+}
+
+/* ---- resume ------------------------------------------------------------- */
+
+typedef struct restore_ctx {
+  uc_crawl *c;
+  uint64_t now_ms;
+  bool any_live;
+  uc_crawl_restored *out;
+} restore_ctx;
+
+static int restore_scope(void *ctx, const char *host, bool adopted) {
+  uc_crawl *c = ((restore_ctx *)ctx)->c;
+  return adopted ? uc_policy_adopt_host(c->policy, host) : uc_policy_add_seed_host(c->policy, host);
+}
+
+static host_info *host_by_id(const uc_crawl *c, uint64_t id) {
+  return id < c->host_by_id_len ? c->host_by_id[id] : NULL;
+}
+
+/* A stored host: made again, with its robots.txt if it is still fresh
+ * (RFC 9309 2.4: 24 hours, counted in wall-clock time across runs). */
+static int restore_host(void *ctx, const uc_store_host *sh) {
+  restore_ctx *rc = ctx;
+  uc_crawl *c = rc->c;
+  bool created = false;
+  uc_fhost *fh = uc_frontier_host(c->frontier, sh->key, true, &created);
+  if (fh == NULL)
+    return UC_ENOMEM;
+  host_info *h = created ? new_host(c, fh, sh->id) : uc_fhost_data(fh);
+  if (h == NULL)
+    return UC_ENOMEM;
+  if (sh->id >= c->host_by_id_len) {
+    size_t len = (size_t)sh->id * 2 + 16;
+    host_info **map = realloc(c->host_by_id, len * sizeof *map);
+    if (map == NULL)
+      return UC_ENOMEM;
+    memset(map + c->host_by_id_len, 0, (len - c->host_by_id_len) * sizeof *map);
+    c->host_by_id = map;
+    c->host_by_id_len = len;
+  }
+  c->host_by_id[sh->id] = h;
+  if (!sh->robots_known || !c->cfg->robots)
+    return 0;
+  int64_t age = (int64_t)rc->now_ms + c->wall_minus_now - sh->robots_at_ms;
+  if (age < 0)
+    age = 0; /* the wall clock went back: take it as fetched now */
+  if ((uint64_t)age >= ROBOTS_TTL_MS || (uint64_t)age > rc->now_ms)
+    return 0; /* stale: fetched again before the host's next page */
+  robots_decide(c, h, sh->robots_status, (uc_fail)sh->robots_fail, sh->robots_body,
+                sh->robots_len, rc->now_ms);
+  h->robots_at = rc->now_ms - (uint64_t)age;
+  rc->out->robots++;
+  return 0;
+}
+
+/* Every stored URL: into the visited set, and counted. */
+static int restore_url(void *ctx, const uc_store_url *u) {
+  restore_ctx *rc = ctx;
+  uc_crawl *c = rc->c;
+  int fresh = c->visited(c->visited_ctx, u->url, strlen(u->url));
+  if (fresh < 0)
+    return fresh;
+  if (u->id > c->last_url_id)
+    c->last_url_id = u->id;
+  host_info *h = host_by_id(c, u->host_id);
+  if (h != NULL)
+    h->pages_queued++;
+  if (u->state == UC_URL_DONE || u->state == UC_URL_FAILED) {
+    rc->out->done++;
+    c->dispatched_pages++;
+    if (u->depth == 0 && u->state == UC_URL_DONE && u->status > 0 && u->status < 400)
+      c->stats.seeds_ok++;
+  }
+  return 0;
+}
+
+/* A URL queued or leased when the last run ended: queued again. */
+static int restore_live(void *ctx, const uc_store_url *u) {
+  restore_ctx *rc = ctx;
+  uc_crawl *c = rc->c;
+  host_info *h = host_by_id(c, u->host_id);
+  if (h == NULL)
+    return UC_EIO; /* a URL of no stored host: not a state this crawl wrote */
+  if (!rc->any_live && c->cfg->depth >= 0)
+    c->level = u->depth; /* live URLs come by depth: the first is the level */
+  rc->any_live = true;
+  rc->out->live++;
+  return enqueue(c, h, u->id, u->url, u->parent, u->depth, u->hops, rc->now_ms);
+}
+
+int uc_crawl_restore(uc_crawl *c, uint64_t now_ms, uc_crawl_restored *out) {
+  memset(out, 0, sizeof *out);
+  if (c->store == NULL)
+    return 0;
+  restore_ctx ctx = {.c = c, .now_ms = now_ms, .out = out};
+  uc_store_loader loader = {.scope = restore_scope, .host = restore_host, .url = restore_url,
+                            .live = restore_live};
+  int rc = uc_store_load(c->store, &loader, &ctx);
+  free(c->host_by_id);
+  c->host_by_id = NULL;
+  c->host_by_id_len = 0;
+  out->hosts = c->stats.hosts;
+  if (rc == 0 && c->cfg->max_pages > 0 && c->dispatched_pages >= c->cfg->max_pages) {
+    c->capped = true;
+    c->stats.max_pages_reached = true;
+    c->stats.skipped[UC_SKIP_MAX_PAGES] += drop_queue(c);
+  }
+  return rc;
 }

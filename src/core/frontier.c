@@ -34,6 +34,7 @@ enum host_state {
 
 /* A queued URL. */
 struct fitem {
+  uint64_t id;  /* the caller's (the crawl's store id), 0 if none */
   char *url;    /* owned */
   char *parent; /* owned, may be NULL */
   int depth;
@@ -330,12 +331,12 @@ static void free_items(uc_fhost *h) {
   h->len = 0;
 }
 
-int uc_frontier_push(uc_frontier *f, uc_fhost *h, const char *url, const char *parent, int depth,
-                     unsigned kind, unsigned attempts, bool front, uint64_t now_ms) {
+int uc_frontier_push(uc_frontier *f, uc_fhost *h, uint64_t id, const char *url, const char *parent,
+                     int depth, unsigned kind, unsigned attempts, bool front, uint64_t now_ms) {
   note_time(f, now_ms);
   if (h->len == h->cap && ring_grow(h) != 0)
     return UC_ENOMEM;
-  struct fitem it = {.depth = depth, .attempts = attempts, .kind = kind, .queued_ms = now_ms};
+  struct fitem it = {.id = id, .depth = depth, .attempts = attempts, .kind = kind, .queued_ms = now_ms};
   it.url = strdup(url);
   it.parent = parent ? strdup(parent) : NULL;
   if (it.url == NULL || (parent != NULL && it.parent == NULL)) {
@@ -387,7 +388,8 @@ int uc_frontier_pop(uc_frontier *f, uint64_t now_ms, uc_frontier_item *item, uin
     h->inflight++;
     if (it->kind == 0)
       h->pages++;
-    *item = (uc_frontier_item){.url = it->url,
+    *item = (uc_frontier_item){.id = it->id,
+                               .url = it->url,
                                .parent = it->parent,
                                .depth = it->depth,
                                .attempts = it->attempts,

@@ -11,6 +11,15 @@
 #define NS_PER_MS 1000000ull
 
 int uc_run_seed(uc_crawl *c, const uc_config *cfg, uint64_t now_ms) {
+  uc_crawl_restored was;
+  int restored = uc_crawl_restore(c, now_ms, &was);
+  if (restored != 0)
+    return restored;
+  if ((was.live > 0 || was.done > 0) && !cfg->quiet)
+    fprintf(stderr, "uvcrawl: resuming the crawl in %s: %" PRIu64 " URLs queued, %" PRIu64
+            " done, %" PRIu64 " hosts (%" PRIu64 " with robots.txt still fresh)\n",
+            cfg->state_dir != NULL ? cfg->state_dir : "its store", was.live, was.done,
+            was.hosts, was.robots);
   for (size_t i = 0; i < cfg->n_seeds; i++) {
     int rc = uc_crawl_seed(c, cfg->seeds[i], now_ms);
     if (rc == UC_ENOMEM || rc == UC_EFULL)
@@ -23,7 +32,7 @@ int uc_run_seed(uc_crawl *c, const uc_config *cfg, uint64_t now_ms) {
       uc_buf_free(&shown);
     }
   }
-  return 0;
+  return uc_crawl_commit(c);
 }
 
 void uc_run_progress_take(const uc_crawl *c, uc_progress *out) {
@@ -84,9 +93,25 @@ int uc_run_end(uc_crawl *c, const uc_run_env *env, const uc_run_outcome *o, uc_s
                : o->signals > 0               ? UC_END_INTERRUPTED
                : out->max_pages_reached       ? UC_END_MAX_PAGES
                                               : UC_END_DONE;
+  /* The store's last group: why this run ended, then wait for the disk. */
+  char store_err[256] = "";
+  if (env->store != NULL) {
+    int rc = uc_store_put_meta(env->store, "ended", uc_end_name(out->ended));
+    if (rc == 0)
+      rc = uc_store_commit(env->store, NULL);
+    if (rc == 0)
+      rc = uc_store_sync(env->store);
+    if (uc_store_failed(env->store, store_err, sizeof store_err) != 0 || rc != 0) {
+      uc_crawl_fail(c, rc != 0 ? rc : UC_EIO);
+      fatal = uc_crawl_fatal(c);
+      out->ended = UC_END_FATAL;
+    }
+  }
   int write_errno = uc_crawl_write_errno(c) != 0 ? uc_crawl_write_errno(c) : flush_errno;
   const char *name = env->records_name != NULL ? env->records_name : "stdout";
-  if (fatal == UC_EIO && write_errno != 0) /* e.g. a closed pipe: say which output */
+  if (store_err[0] != '\0')
+    fprintf(stderr, "uvcrawl: crawl stopped: %s\n", store_err);
+  else if (fatal == UC_EIO && write_errno != 0) /* e.g. a closed pipe: say which output */
     fprintf(stderr, "uvcrawl: crawl stopped: cannot write records to %s: %s\n", name,
             strerror(write_errno));
   else if (fatal != 0)

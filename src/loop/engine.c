@@ -26,6 +26,14 @@ static void begin_close(loop_engine *eng);
 
 uint64_t loop_now_ms(loop_engine *eng) { return uv_now(&eng->loop); }
 
+/* The wall clock, for what the store keeps across runs (robots.txt age). */
+static int64_t loop_wall_ms(void) {
+  uv_timeval64_t tv;
+  if (uv_gettimeofday(&tv) != 0)
+    return 0;
+  return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
 void loop_kick(loop_engine *eng) {
   if (eng->phase != PHASE_CLOSING)
     uv_idle_start(&eng->kick, dispatch_cb);
@@ -33,13 +41,31 @@ void loop_kick(loop_engine *eng) {
 
 static void gate_cb(uv_timer_t *t) { loop_kick(t->data); }
 
+/* The store's writer thread made groups durable: the pages that waited
+ * for them free their slots (uc_crawl_busy), so run the gate again. */
+static void store_async_cb(uv_async_t *a) { loop_kick(a->data); }
+
+/* On the store's writer thread: uv_async_send is the one libuv call that
+ * is safe from another thread. */
+static void store_wake(void *ctx) {
+  loop_engine *eng = ctx;
+  uv_async_send(&eng->store_async);
+}
+
+/* On the store's writer thread, before each commit: the records of the
+ * pages in it reach the file first (glibc locks the FILE). */
+static int store_pre_commit(void *ctx) {
+  loop_engine *eng = ctx;
+  return fflush(eng->env->records);
+}
+
 /* Start transfers while the gate allows; end the crawl when all is done. */
 static void dispatch_cb(uv_idle_t *idle) {
   loop_engine *eng = idle->data;
   uv_idle_stop(idle);
   if (uc_crawl_fatal(eng->crawl) != 0 && eng->phase == PHASE_RUNNING)
     eng->phase = PHASE_DRAINING; /* uc_crawl_fail stopped the crawl */
-  while (eng->phase == PHASE_RUNNING && eng->stats->inflight < eng->concurrency) {
+  while (eng->phase == PHASE_RUNNING && uc_crawl_busy(eng->crawl) < eng->concurrency) {
     uv_update_time(&eng->loop);
     uint64_t now = loop_now_ms(eng), wake = 0;
     uc_fetch *f = NULL;
@@ -122,6 +148,12 @@ static void begin_close(loop_engine *eng) {
   uv_close((uv_handle_t *)&eng->drain_timer, NULL);
   uv_close((uv_handle_t *)&eng->sigint, NULL);
   uv_close((uv_handle_t *)&eng->sigterm, NULL);
+  if (eng->store_hooked) {
+    /* Returns once no wake runs: none can touch the handle after this. */
+    uc_store_set_hooks(eng->env->store, NULL, NULL, NULL);
+    uv_close((uv_handle_t *)&eng->store_async, NULL);
+    eng->store_hooked = false;
+  }
   if (eng->trace != NULL)
     uv_close((uv_handle_t *)&eng->trace_timer, NULL);
   loop_curl_close(eng);
@@ -150,6 +182,12 @@ static void init_handles(loop_engine *eng) {
   eng->drain_timer.data = eng->sigint.data = eng->sigterm.data = eng;
   uv_signal_start(&eng->sigint, signal_cb, SIGINT);
   uv_signal_start(&eng->sigterm, signal_cb, SIGTERM);
+  if (eng->env->store != NULL) {
+    uv_async_init(&eng->loop, &eng->store_async, store_async_cb);
+    eng->store_async.data = eng;
+    eng->store_hooked = true;
+    uc_store_set_hooks(eng->env->store, store_wake, store_pre_commit, eng);
+  }
   /* Signals that came before libuv took them (see main.c): act now. */
   unsigned early = eng->env->early_signals != NULL ? eng->env->early_signals() : 0;
   for (unsigned i = 0; i < early; i++)
@@ -187,7 +225,8 @@ int loop_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {
   }
   eng->start_ns = uv_hrtime();
   uc_crawl_opts copts = {.cfg = cfg, .records = env->records, .engine = "loop",
-                         .now_ms = loop_now_ms(eng)};
+                         .now_ms = loop_now_ms(eng), .store = env->store,
+                         .wall_ms = loop_wall_ms()};
   int rc = uc_crawl_new(&eng->crawl, &copts, err, sizeof err);
   if (rc == 0) {
     eng->stats = uc_crawl_stats(eng->crawl);

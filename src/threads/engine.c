@@ -118,6 +118,13 @@ static uint64_t now_ms(void) {
   return thr_now_ns() / NS_PER_MS;
 }
 
+/* The wall clock, for what the store keeps across runs (robots.txt age). */
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
  * Phase changes are written under crawl_lock; workers and curl callbacks
  * read them without it. relaxed: the phase publishes no other data (all
@@ -405,7 +412,7 @@ static bool dispatch(thr_engine *eng) {
     if (uc_crawl_fatal(eng->crawl) != 0 && get_phase(eng) == THR_RUNNING)
       set_phase(eng, THR_DRAINING); /* uc_crawl_fail stopped the crawl */
     uint64_t now_ns = thr_now_ns(), now = now_ns / NS_PER_MS, wake = UINT64_MAX;
-    if (get_phase(eng) == THR_RUNNING && eng->stats->inflight < eng->max_workers) {
+    if (get_phase(eng) == THR_RUNNING && uc_crawl_busy(eng->crawl) < eng->max_workers) {
       uc_fetch *f = NULL;
       int rc = uc_crawl_next(eng->crawl, now, &f, &wake);
       if (rc == 0) {
@@ -465,6 +472,26 @@ static bool dispatch(thr_engine *eng) {
 
 /* ---- start and end ---------------------------------------------------- */
 
+/* On the store's writer thread: groups became durable, so pages waiting
+ * for them free their slots (uc_crawl_busy); wake the dispatcher. Takes
+ * crawl_lock, so the wake cannot fall between the dispatcher's check and
+ * its wait. Lock order: the store's hook lock -> crawl_lock; nothing holds
+ * crawl_lock and takes the hook lock (uc_store_set_hooks is called
+ * without crawl_lock). */
+static void store_wake(void *ctx) {
+  thr_engine *eng = ctx;
+  pthread_mutex_lock(&eng->crawl_lock);
+  pthread_cond_signal(&eng->crawl_cv);
+  pthread_mutex_unlock(&eng->crawl_lock);
+}
+
+/* On the store's writer thread, before each commit: the records of the
+ * pages in it reach the file first (glibc locks the FILE). */
+static int store_pre_commit(void *ctx) {
+  thr_engine *eng = ctx;
+  return fflush(eng->records);
+}
+
 /* Set up what the crawl needs before any thread starts. */
 static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *env,
                        char *err, size_t errlen) {
@@ -488,19 +515,25 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *
     return rc;
   uc_crawl_opts copts = {.cfg = cfg, .records = env->records, .engine = "threads",
                          .now_ms = now_ms(), .visited = thr_visited_insert,
-                         .visited_ctx = eng->visited};
+                         .visited_ctx = eng->visited, .store = env->store,
+                         .wall_ms = wall_ms()};
   rc = uc_crawl_new(&eng->crawl, &copts, err, errlen);
   if (rc != 0)
     return rc;
   eng->stats = uc_crawl_stats(eng->crawl);
   if ((rc = uc_run_seed(eng->crawl, cfg, now_ms())) != 0)
     return rc;
+  eng->records = env->records;
+  if ((eng->store = env->store) != NULL)
+    uc_store_set_hooks(eng->store, store_wake, store_pre_commit, eng);
   if ((rc = thr_share_init(&eng->share)) != 0)
     return rc;
   return thr_chan_new(&eng->work, 1); /* start_worker grows it */
 }
 
 static void engine_free(thr_engine *eng) {
+  if (eng->store != NULL) /* no wake may run once crawl_lock is gone */
+    uc_store_set_hooks(eng->store, NULL, NULL, NULL);
   thr_chan_free(eng->work);
   thr_share_cleanup(&eng->share);
   uc_crawl_free(eng->crawl);
@@ -558,6 +591,8 @@ int thr_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {
 
   if (shown)
     fputs("\r\033[K", stderr);
+  if (eng->store != NULL) /* the run's end commits and waits itself */
+    uc_store_set_hooks(eng->store, NULL, NULL, NULL);
   uc_run_outcome end = {.elapsed_s = (double)(thr_now_ns() - eng->start_ns) / 1e9,
                         .signals = eng->signals, .interrupted = eng->interrupted,
                         .internal_error = start_err != 0};

@@ -45,7 +45,7 @@ static int run(unsigned hosts, unsigned per_host_urls) {
       return UC_ENOMEM;
     for (unsigned j = 0; j < per_host_urls; j++) {
       snprintf(url, sizeof(url), "http://%s/p%u.html", key, j);
-      rc = uc_frontier_push(f, h, url, NULL, 1, 0, 0, false, 0);
+      rc = uc_frontier_push(f, h, 0, url, NULL, 1, 0, 0, false, 0);
       if (rc != 0)
         return rc;
     }

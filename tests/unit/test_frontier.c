@@ -28,7 +28,7 @@ static uc_fhost *host(uc_frontier *f, const char *key) {
 }
 
 static void push(uc_frontier *f, uc_fhost *h, const char *url, uint64_t now) {
-  assert_int_equal(uc_frontier_push(f, h, url, NULL, 0, 0, 0, false, now), 0);
+  assert_int_equal(uc_frontier_push(f, h, 0, url, NULL, 0, 0, 0, false, now), 0);
   assert_int_equal(uc_frontier_check(f), 0);
 }
 
@@ -126,14 +126,14 @@ static void test_front_insertion(void **state) {
   uc_fhost *h = host(f, "a.test");
   push(f, h, "http://a.test/1", 0);
   push(f, h, "http://a.test/2", 0);
-  assert_int_equal(uc_frontier_push(f, h, "http://a.test/robots.txt", NULL, 0, 1, 0, true, 0), 0);
+  assert_int_equal(uc_frontier_push(f, h, 0, "http://a.test/robots.txt", NULL, 0, 1, 0, true, 0), 0);
   /* Enough pushes at both ends to wrap and grow the ring. */
   char url[64];
   for (int i = 3; i <= 20; i++) {
     snprintf(url, sizeof(url), "http://a.test/%d", i);
     push(f, h, url, 0);
   }
-  assert_int_equal(uc_frontier_push(f, h, "http://a.test/first", NULL, 0, 0, 0, true, 0), 0);
+  assert_int_equal(uc_frontier_push(f, h, 0, "http://a.test/first", NULL, 0, 0, 0, true, 0), 0);
   pop_expect(f, 0, "http://a.test/first");
   pop_expect(f, 0, "http://a.test/robots.txt");
   for (int i = 1; i <= 20; i++) {
@@ -148,9 +148,9 @@ static void test_item_fields(void **state) {
   (void)state;
   uc_frontier *f = make(&unlimited);
   uc_fhost *h = host(f, "a.test");
-  assert_int_equal(uc_frontier_push(f, h, "http://a.test/x", "http://a.test/", 3, 0, 2, false, 0),
+  assert_int_equal(uc_frontier_push(f, h, 0, "http://a.test/x", "http://a.test/", 3, 0, 2, false, 0),
                    0);
-  assert_int_equal(uc_frontier_push(f, h, "http://a.test/robots.txt", NULL, 0, 7, 0, false, 0), 0);
+  assert_int_equal(uc_frontier_push(f, h, 0, "http://a.test/robots.txt", NULL, 0, 7, 0, false, 0), 0);
   uc_frontier_item it;
   assert_int_equal(uc_frontier_pop(f, 0, &it, NULL), 0);
   assert_string_equal(it.url, "http://a.test/x");
@@ -412,7 +412,7 @@ static void test_clear(void **state) {
   uc_frontier_opts o = {.rate = 1, .burst = 1, .per_host = 1};
   uc_frontier *f = make(&o);
   uc_fhost *a = host(f, "a.test"), *b = host(f, "b.test"), *c = host(f, "c.test");
-  assert_int_equal(uc_frontier_push(f, a, "a1", "p", 0, 0, 0, false, 0), 0);
+  assert_int_equal(uc_frontier_push(f, a, 0, "a1", "p", 0, 0, 0, false, 0), 0);
   push(f, a, "a2", 0);
   push(f, b, "b1", 0);
   push(f, b, "b2", 0);
@@ -546,7 +546,7 @@ static void test_random_simulation(void **state) {
         bool front = rng_next(&seed) % 10 == 0;
         int id = next_id++;
         snprintf(url, sizeof(url), "u%d", id);
-        assert_int_equal(uc_frontier_push(f, m->h, url, NULL, 1, 0, 0, front, now), 0);
+        assert_int_equal(uc_frontier_push(f, m->h, 0, url, NULL, 1, 0, 0, front, now), 0);
         if (front) {
           m->head = (m->head + 511) % 512;
           m->queue[m->head] = id;
