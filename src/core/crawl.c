@@ -809,7 +809,11 @@ static int retry(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t no
     wait_ms = fmin(RETRY_BASE_MS * ldexp(1.0, (int)f->item.attempts - 1), RETRY_MAX_MS) * jitter;
   }
   c->stats.retries++;
-  int rc = uc_frontier_push(c->frontier, f->item.host, f->item.id, f->item.url, f->item.parent,
+  int rc = KIND_OF(f->item.kind) == UC_KIND_PAGE
+               ? store_state(c, f->item.id, UC_URL_QUEUED, 0, NULL) /* leased -> queued */
+               : 0;
+  if (rc == 0)
+    rc = uc_frontier_push(c->frontier, f->item.host, f->item.id, f->item.url, f->item.parent,
                             f->item.depth, f->item.kind, f->item.attempts + 1, true, now_ms);
   if (rc == 0)
     uc_frontier_defer(c->frontier, f->item.host, now_ms + (uint64_t)wait_ms, now_ms);
