@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 PACKAGES=(build-essential pkg-config meson ninja-build python3 curl
   libuv1-dev libcurl4-openssl-dev libc-ares-dev libgumbo-dev zlib1g-dev
   libcmocka-dev dnsmasq-base clang-14 libclang-rt-14-dev wget2 gnuplot-nox time
-  openssl)
+  openssl libsqlite3-dev sqlite3)
 
 install_missing() {
   local missing=() p

@@ -131,6 +131,14 @@ uint64_t uc_fhost_pages(const uc_fhost *h);
 
 /** URLs queued on all hosts. */
 size_t uc_frontier_queued(const uc_frontier *f);
+/**
+ * From now on, hosts made by uc_frontier_host() start with an empty bucket
+ * (`on`), or full (the default). A resumed crawl turns it on: a host that
+ * the killed run had just used up gets no second burst, so the rate bound
+ * holds across the restart (burst + rate * t over any window).
+ */
+void uc_frontier_set_empty_start(uc_frontier *f, bool on);
+
 /** Hosts created so far. */
 size_t uc_frontier_host_count(const uc_frontier *f);
 

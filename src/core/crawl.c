@@ -1094,7 +1094,14 @@ int uc_crawl_restore(uc_crawl *c, uint64_t now_ms, uc_crawl_restored *out) {
   restore_ctx ctx = {.c = c, .now_ms = now_ms, .out = out};
   uc_store_loader loader = {.scope = restore_scope, .host = restore_host, .url = restore_url,
                             .live = restore_live};
+  /* Note: the run that was killed may have just spent a host's burst; a
+   * full bucket now would allow burst twice in one window. Every host of
+   * a resumed crawl starts empty (those made later too: one made just
+   * before the kill may not be in the store yet). */
+  uc_frontier_set_empty_start(c->frontier, true);
   int rc = uc_store_load(c->store, &loader, &ctx);
+  if (rc == 0 && c->stats.hosts == 0)
+    uc_frontier_set_empty_start(c->frontier, false); /* a new crawl: nothing to resume */
   free(c->host_by_id);
   c->host_by_id = NULL;
   c->host_by_id_len = 0;

@@ -79,6 +79,7 @@ struct uc_frontier {
   uc_fhost **heap;
   size_t heap_len, heap_cap;
   size_t queued; /* sum of hosts' len */
+  bool empty_start; /* new hosts' buckets start empty (uc_frontier_set_empty_start) */
 };
 
 /* Host names come from crawled pages. Note: with a fixed key, someone who
@@ -298,12 +299,16 @@ uc_fhost *uc_frontier_host(uc_frontier *f, const char *host_key, bool create, bo
   h->hash = hash;
   h->state = HOST_IDLE;
   uc_tbucket_init(&h->bucket, f->opts.rate, f->opts.burst, f->now);
+  if (f->empty_start)
+    h->bucket.tokens = 0;
   f->map[i] = h;
   f->nhosts++;
   if (created)
     *created = true;
   return h;
 }
+
+void uc_frontier_set_empty_start(uc_frontier *f, bool on) { f->empty_start = on; }
 
 /* ---- queues -------------------------------------------------------------- */
 

@@ -1,0 +1,209 @@
+"""--state DIR: a crawl survives kill -9 and resumes with nothing lost.
+
+kill: a 30-host x 170-page testweb (latency on) is crawled with --state and
+killed with SIGKILL 20 times at random moments (right after the start, after
+a random number of records, during a SIGINT drain), resumed each time with
+the same command and no seeds, until a run ends by itself. Then: every line
+of the records file is JSON; the URLs with a record (an "aborted" one is
+not a fetch) are exactly testweb's --expect set; a run refetches at most -c
+pages that an earlier run already had a 200 for (those in flight, or whose
+commit was not durable, at the kill); in testweb's log every host's requests
+stay within burst + rate * t over every window, across the restarts; and
+robots.txt is not fetched again on resume while it is fresh.
+
+sigint: a crawl stopped by SIGINT (exit 130) and resumed without seeds has
+one record per URL, the same set as an uninterrupted crawl.
+
+The random moments come from a seed printed first (UVTEST_SEED=N repeats
+a run)."""
+import collections
+import json
+import os
+import random
+import signal
+import subprocess
+import tempfile
+import time
+
+import uvtest
+from uvtest import Failure, Testweb, check
+
+SITE = ["--seed", "11", "--hosts", "30", "--pages", "170", "--links", "10", "--cross", "30",
+        "--page-bytes", "1500", "--latency", "5", "--jitter", "20"]
+RATE, BURST, CONC = 20.0, 3, 48
+SPREAD_S = 0.1  # as test_rate.py: token-to-arrival spread the rate check allows
+KILLS = 20
+
+
+def complete_lines(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def wait_lines(path, n, proc, bound=60.0):
+    """Bounded wait until `path` has n complete lines (or proc exits)."""
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        if complete_lines(path) >= n or proc.poll() is not None:
+            return
+        time.sleep(0.002)  # polling interval of a bounded wait, not a delay
+    raise Failure(f"timed out waiting for {n} records in {path}")
+
+
+def wait_text(path, text, proc, bound=30.0):
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        with open(path) as f:
+            if text in f.read():
+                return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.002)  # polling interval of a bounded wait, not a delay
+    raise Failure(f"timed out waiting for '{text}' in {path}")
+
+
+def crawl_cmd(a, tw, state, records, seeds=True):
+    extra = os.environ.get("UVTEST_EXTRA", "").split()
+    cmd = [a.uvcrawl, "--engine", a.engine, "--state", state, "-o", records, "--resolve",
+           tw.resolve_arg(), "--scope", "any", "-c", str(CONC), "--per-host", "4", "--rate",
+           str(RATE), "--burst", str(BURST)] + extra
+    return cmd + ([tw.url()] if seeds else [])
+
+
+def max_window_excess(arrivals_us):
+    """Largest count - (burst + rate*t) over all windows of a host's arrivals."""
+    worst = float("-inf")
+    for i in range(len(arrivals_us)):
+        for j in range(i, len(arrivals_us)):
+            t = (arrivals_us[j] - arrivals_us[i]) / 1e6
+            worst = max(worst, (j - i + 1) - (BURST + RATE * t))
+    return worst
+
+
+def fetched(recs):
+    return [r for r in recs if r.get("error") != "aborted"]
+
+
+def test_kill(a, rng):
+    with Testweb(a.testweb, SITE) as tw:
+        expected = tw.expect(-1)
+        d = tempfile.mkdtemp(prefix="uvtest-state-")
+        state, records, err = (os.path.join(d, n) for n in ("state", "records.jsonl", "err"))
+        bounds = []  # complete lines before each run
+        kills = 0
+        for run in range(KILLS + 10):
+            bounds.append(complete_lines(records))
+            with open(err, "w") as ef:
+                proc = subprocess.Popen(crawl_cmd(a, tw, state, records, seeds=run == 0),
+                                        stdout=subprocess.DEVNULL, stderr=ef)
+            try:
+                if kills < KILLS:
+                    how = rng.choice(["start", "records", "records", "records", "drain"])
+                    if how != "start":
+                        wait_lines(records, bounds[-1] + rng.randint(1, 400), proc)
+                    if how == "drain" and proc.poll() is None:
+                        proc.send_signal(signal.SIGINT)
+                        wait_text(err, "draining", proc)
+                    if proc.poll() is None:
+                        proc.kill()
+                        kills += 1
+                rc = uvtest.wait_exit(proc, 120, f"run {run}")
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            if rc == -signal.SIGKILL:
+                continue
+            with open(err) as f:
+                text = f.read()
+            if rc == 130:
+                continue  # a SIGINT drain that ended before the kill: resume it
+            check(rc == 0, f"run {run} ends 0 (got {rc}: {text.strip()[-300:]})")
+            break
+        else:
+            raise Failure("the crawl never ended")
+        log = tw.stop_and_read_log()
+    print(f"# {kills} kills, {len(bounds)} runs")
+    check(kills == KILLS, f"the crawl was killed {KILLS} times ({kills})")
+    recs = uvtest.read_records(records)  # every line is JSON, the last one whole
+    got = set(r["url"] for r in fetched(recs))
+    check(got == expected,
+          f"the records' URLs equal testweb --expect ({len(got)} vs {len(expected)}; "
+          f"missing {sorted(expected - got)[:3]}, extra {sorted(got - expected)[:3]})")
+    check(len(expected) >= 5000, f"the site is large enough ({len(expected)} URLs)")
+    # Refetched 200s, run by run: at most -c each.
+    seen_ok = set()
+    worst = 0
+    for i, start in enumerate(bounds):
+        end = bounds[i + 1] if i + 1 < len(bounds) else len(recs)
+        again = 0
+        for r in recs[start:end]:
+            if r.get("status") == 200:
+                again += r["url"] in seen_ok
+                seen_ok.add(r["url"])
+        worst = max(worst, again)
+    check(worst <= CONC, f"no run refetched more than -c {CONC} pages already fetched ({worst})")
+    hosts = collections.defaultdict(list)
+    for row in log:
+        hosts[row["host"]].append(row["arrival_us"])
+    excess = max(max_window_excess(sorted(v)) for v in hosts.values())
+    check(excess <= RATE * SPREAD_S,
+          f"rate: every host's requests within {BURST} + {RATE:g}*t over every window, "
+          f"across {len(bounds)} runs (worst excess {excess:.2f})")
+    robots = sum(1 for row in log if row["path"] == "/robots.txt")
+    check(robots < 2 * len(hosts),
+          f"robots.txt is kept across runs: {robots} fetches for {len(hosts)} hosts in "
+          f"{len(bounds)} runs")
+
+
+def test_sigint(a, rng):
+    with Testweb(a.testweb, SITE) as tw:
+        expected = tw.expect(-1)
+        d = tempfile.mkdtemp(prefix="uvtest-state-")
+        state, records, err = (os.path.join(d, n) for n in ("state", "records.jsonl", "err"))
+        with open(err, "w") as ef:
+            proc = subprocess.Popen(crawl_cmd(a, tw, state, records), stdout=subprocess.DEVNULL,
+                                    stderr=ef)
+        try:
+            wait_lines(records, rng.randint(200, 1500), proc)
+            proc.send_signal(signal.SIGINT)
+            rc = uvtest.wait_exit(proc, 60, "the interrupted run")
+        finally:
+            uvtest.stop(proc, signal.SIGKILL)
+        check(rc == 130, f"SIGINT: the first run exits 130 ({rc})")
+        first = len(uvtest.read_records(records))
+        p = subprocess.run(crawl_cmd(a, tw, state, records, seeds=False), capture_output=True,
+                           text=True, timeout=120)
+        check(p.returncode == 0, f"the resumed run exits 0 ({p.returncode}: {p.stderr[-300:]})")
+        # One more run: the state says the crawl is finished, and nothing is fetched.
+        before = len(uvtest.read_log(tw.log_path))
+        p2 = subprocess.run(crawl_cmd(a, tw, state, records), capture_output=True, text=True,
+                            timeout=60)
+        check(p2.returncode == 0 and "is finished" in p2.stderr,
+              f"a finished crawl says so and exits 0 ({p2.returncode}: {p2.stderr.strip()})")
+        log = tw.stop_and_read_log()
+    check(len(log) == before, f"a finished crawl fetches nothing ({len(log) - before} requests)")
+    recs = uvtest.read_records(records)
+    urls = [r["url"] for r in fetched(recs)]
+    twice = [u for u, n in collections.Counter(urls).items() if n > 1]
+    check(not twice, f"one record per URL across the two runs ({len(twice)} twice: {twice[:3]})")
+    check(set(urls) == expected,
+          f"the two runs' records equal an uninterrupted crawl's set, testweb --expect "
+          f"({len(set(urls))} vs {len(expected)}, {first} in the first run)")
+
+
+def test():
+    a = uvtest.parse_args({"--part": {"default": "kill"}})
+    seed = int(os.environ.get("UVTEST_SEED", time.time_ns() % 1000000))
+    print(f"# UVTEST_SEED={seed}")
+    rng = random.Random(seed)
+    if a.part == "kill":
+        test_kill(a, rng)
+    else:
+        test_sigint(a, rng)
+
+
+uvtest.main(test)
