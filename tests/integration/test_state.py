@@ -3,7 +3,7 @@
 kill: a 30-host x 170-page testweb (latency on) is crawled with --state and
 killed with SIGKILL 20 times at random moments (right after the start, after
 a random number of records, during a SIGINT drain), resumed each time with
-the same command and no seeds, until a run ends by itself. Then: every line
+the same command, until a run ends by itself. Then: every line
 of the records file is JSON; the URLs with a record (an "aborted" one is
 not a fetch) are exactly testweb's --expect set; a run refetches at most -c
 pages that an earlier run already had a 200 for (those in flight, or whose
@@ -97,7 +97,7 @@ def test_kill(a, rng):
         for run in range(KILLS + 10):
             bounds.append(complete_lines(records))
             with open(err, "w") as ef:
-                proc = subprocess.Popen(crawl_cmd(a, tw, state, records, seeds=run == 0),
+                proc = subprocess.Popen(crawl_cmd(a, tw, state, records),
                                         stdout=subprocess.DEVNULL, stderr=ef)
             try:
                 if kills < KILLS:
