@@ -78,16 +78,26 @@ typedef struct uc_store_counts {
 /**
  * What uc_store_load() calls back with, in this order: each scope host,
  * each host, every URL (by id: for the visited set and counts), then the
- * live URLs (QUEUED or LEASED, by depth then id, with their parent's URL).
+ * live URLs (QUEUED or LEASED, by id or by depth then id, with their
+ * parent's URL).
  * A callback returning non-zero stops the load with that code. Strings
  * are borrowed for the call.
  */
 typedef struct uc_store_loader {
+  bool live_by_depth; /* live URLs by depth then id (a --depth crawl), else by id */
   int (*scope)(void *ctx, const char *host, bool adopted);
   int (*host)(void *ctx, const uc_store_host *h);
   int (*url)(void *ctx, const uc_store_url *u);
   int (*live)(void *ctx, const uc_store_url *u);
 } uc_store_loader;
+
+/**
+ * A refill's answer (uc_store_take_refills): the QUEUED URLs of host
+ * `host_id` asked for, by id, with their parent's URL; n may be 0. Rows
+ * and their strings are borrowed for the call. Non-zero stops the take.
+ */
+typedef int (*uc_store_refill_fn)(void *ctx, uint64_t host_id, const uc_store_url *rows,
+                                  size_t n);
 
 /**
  * A backend. Each write function queues or applies one change; commit ends
@@ -109,6 +119,8 @@ typedef struct uc_store_ops {
   int (*load)(uc_store *s, const uc_store_loader *l, void *ctx);
   int (*counts)(uc_store *s, uc_store_counts *out);
   void (*set_hooks)(uc_store *s, void (*wake)(void *), int (*pre_commit)(void *), void *ctx);
+  int (*refill)(uc_store *s, uint64_t host_id, uint64_t after_id, int max_depth, size_t limit);
+  int (*take_refills)(uc_store *s, uc_store_refill_fn fn, void *ctx);
   void (*free)(uc_store *s);
 } uc_store_ops;
 
@@ -192,6 +204,21 @@ int uc_store_count(uc_store *s, uc_store_counts *out);
  */
 void uc_store_set_hooks(uc_store *s, void (*wake)(void *), int (*pre_commit)(void *),
                         void *ctx);
+
+/**
+ * Ask for up to `limit` QUEUED URLs of host `host_id` with an id above
+ * `after_id` (and a depth at most `max_depth`, unless it is negative), by
+ * id: a host's window of its queue refilled from a store that keeps the
+ * rest (--state). Queued like a write: it sees every write put before it,
+ * once the group it is in is committed; the answer comes back through
+ * uc_store_take_refills() after a wake. Durable backends only.
+ * @return 0, UC_ENOMEM, UC_EINVAL (the backend keeps no queue), UC_EIO.
+ */
+int uc_store_refill(uc_store *s, uint64_t host_id, uint64_t after_id, int max_depth,
+                    size_t limit);
+
+/** Hand every refill answered so far to `fn`, in the order asked. */
+int uc_store_take_refills(uc_store *s, uc_store_refill_fn fn, void *ctx);
 
 /** Close the store: commit what is queued, wait, free. NULL is a no-op. */
 void uc_store_free(uc_store *s);

@@ -26,6 +26,10 @@
 /* RFC 9309 2.4: a cached robots.txt is used for at most 24 hours. */
 #define ROBOTS_TTL_MS (24ull * 3600 * 1000)
 
+/* A host's queue in memory with a durable store: refilled from the store
+ * once it is under half of this. */
+#define HOST_WINDOW 32
+
 #define RETRY_BASE_MS 1000.0
 #define RETRY_MAX_MS 30000.0
 #define RETRY_AFTER_MAX_S 60.0
@@ -44,6 +48,12 @@ typedef struct host_info {
   char robots_cause[24]; /* why robots.txt was unreachable ("tls", "http-503"), or "" */
   uint64_t pages_queued; /* for --max-pages-per-host */
   bool robots_queued;    /* a robots.txt fetch is queued or in flight */
+  /* With a durable store, the frontier holds a window of the host's queue
+   * (HOST_WINDOW URLs); the rest, `backlog`, is only in the store, and
+   * comes back by id, after `cursor` (the largest id queued here). */
+  uint64_t backlog;
+  uint64_t cursor;
+  bool refilling;        /* a refill is asked for and not answered */
   struct host_info *next;
 } host_info;
 
@@ -89,8 +99,12 @@ struct uc_crawl {
    * a kill refetches at most -c pages (uc_crawl_busy). */
   uint64_t *unsynced;
   size_t unsynced_head, unsynced_len, unsynced_cap;
-  host_info **host_by_id;   /* during uc_crawl_restore only */
+  host_info **host_by_id;   /* by store id, for refills and restore */
   size_t host_by_id_len;
+  size_t window;            /* HOST_WINDOW with a durable store, else 0: all in memory */
+  uint64_t backlog_total;   /* the hosts' backlogs: queued in the store only */
+  unsigned refills_pending; /* refills asked and not answered */
+  uint64_t now;             /* the latest now_ms the crawl was given */
 };
 
 /* splitmix64: a small deterministic PRNG for backoff jitter. */
@@ -125,6 +139,8 @@ int uc_crawl_new(uc_crawl **out, const uc_crawl_opts *o, char *err, size_t errle
   c->store = o->store;
   c->durable = o->store != NULL && uc_store_is_durable(o->store);
   c->wall_minus_now = o->wall_ms - (int64_t)o->now_ms;
+  c->window = c->durable ? HOST_WINDOW : 0;
+  c->now = o->now_ms;
   c->next_level_tail = &c->next_level;
   c->rng = cfg->seen_key[0] ^ cfg->seen_key[1] ^ 0x5eed;
   uc_crawl_product_token(cfg->user_agent, c->product_token, sizeof c->product_token);
@@ -236,7 +252,14 @@ static int store_commit(uc_crawl *c, bool hold) {
 
 /* Let go of the slots of pages whose group became durable; a failed store
  * stops the crawl (nothing more will be durable: no slot waits for it). */
+static int refilled(void *ctx, uint64_t host_id, const uc_store_url *rows, size_t n);
+
 static void store_settle(uc_crawl *c) {
+  if (c->refills_pending > 0) {
+    int rc = uc_store_take_refills(c->store, refilled, c);
+    if (rc != 0)
+      uc_crawl_fail(c, rc);
+  }
   if (c->store == NULL || c->unsynced_len == 0)
     return;
   if (uc_store_failed(c->store, NULL, 0) != 0) {
@@ -255,9 +278,19 @@ static void store_settle(uc_crawl *c) {
 
 /* The host_info of a frontier host made now, with the store's host id. */
 static host_info *new_host(uc_crawl *c, uc_fhost *fh, uint64_t id) {
+  if (id >= c->host_by_id_len) {
+    size_t len = (size_t)id * 2 + 16;
+    host_info **map = realloc(c->host_by_id, len * sizeof *map);
+    if (map == NULL)
+      return NULL;
+    memset(map + c->host_by_id_len, 0, (len - c->host_by_id_len) * sizeof *map);
+    c->host_by_id = map;
+    c->host_by_id_len = len;
+  }
   host_info *h = calloc(1, sizeof *h);
   if (h == NULL)
     return NULL;
+  c->host_by_id[id] = h;
   h->fhost = fh;
   h->id = id;
   if (id > c->last_host_id)
@@ -347,12 +380,70 @@ static int defer_to_next_level(uc_crawl *c, uint64_t id, const char *url, const 
   return 0;
 }
 
-/* Queue an admitted URL now, or at its level (--depth). */
+/* Queue an admitted URL now, or at its level (--depth), or leave it in
+ * the store while its host's window is full (it comes back by refill). */
 static int enqueue(uc_crawl *c, host_info *h, uint64_t id, const char *url, const char *parent,
                    int depth, unsigned hops, uint64_t now_ms) {
   if (c->cfg->depth >= 0 && depth > c->level)
     return defer_to_next_level(c, id, url, parent, depth);
-  return push_url(c, h, id, url, parent, depth, hops, now_ms);
+  if (c->window > 0 && (h->backlog > 0 || uc_fhost_queued(h->fhost) >= c->window)) {
+    h->backlog++;
+    c->backlog_total++;
+    return 0;
+  }
+  int rc = push_url(c, h, id, url, parent, depth, hops, now_ms);
+  if (rc == 0 && id > h->cursor)
+    h->cursor = id;
+  return rc;
+}
+
+/* Ask the store for the next of host h's queue once its window is under
+ * half full. The answer comes with a later uc_crawl_busy/over (refilled). */
+static int maybe_refill(uc_crawl *c, host_info *h) {
+  if (c->window == 0 || h->backlog == 0 || h->refilling || c->stopping || c->capped)
+    return 0;
+  size_t queued = uc_fhost_queued(h->fhost);
+  if (queued * 2 >= c->window)
+    return 0;
+  int rc = uc_store_refill(c->store, h->id, h->cursor, c->cfg->depth >= 0 ? c->level : -1,
+                           c->window - queued);
+  if (rc == 0)
+    rc = store_commit(c, false);
+  if (rc == 0) {
+    h->refilling = true;
+    c->refills_pending++;
+  }
+  return rc;
+}
+
+/* A refill's answer: the host's next queued URLs, into its window. */
+static int refilled(void *ctx, uint64_t host_id, const uc_store_url *rows, size_t n) {
+  uc_crawl *c = ctx;
+  host_info *h = host_id < c->host_by_id_len ? c->host_by_id[host_id] : NULL;
+  if (h == NULL)
+    return 0;
+  h->refilling = false;
+  c->refills_pending--;
+  if (c->stopping || c->capped)
+    return 0; /* they stay queued in the store */
+  for (size_t i = 0; i < n; i++) {
+    if (rows[i].id <= h->cursor)
+      continue; /* already here (cannot happen: asked after the cursor) */
+    int rc = push_url(c, h, rows[i].id, rows[i].url, rows[i].parent, rows[i].depth,
+                      rows[i].hops, c->now);
+    if (rc != 0)
+      return rc;
+    h->cursor = rows[i].id;
+    if (h->backlog > 0) {
+      h->backlog--;
+      c->backlog_total--;
+    }
+  }
+  if (n == 0) { /* the store has no more: the count was off; never wait for it */
+    c->backlog_total -= h->backlog;
+    h->backlog = 0;
+  }
+  return maybe_refill(c, h);
 }
 
 /* --verbose: one line on stderr, the URL's password masked. */
@@ -590,6 +681,8 @@ static int advance_level(uc_crawl *c, uint64_t now_ms) {
     host_info *h;
     if ((rc = host_for(c, q->url, now_ms, &h)) == 0)
       rc = push_url(c, h, q->id, q->url, q->parent, q->depth, 0, now_ms);
+    if (rc == 0 && q->id > h->cursor)
+      h->cursor = q->id; /* a refill asks after it: not these again */
   }
   free_pending(p);
   return rc;
@@ -597,7 +690,10 @@ static int advance_level(uc_crawl *c, uint64_t now_ms) {
 
 /* Drop everything queued; returns how many URLs that was. */
 static size_t drop_queue(uc_crawl *c) {
-  size_t dropped = uc_frontier_clear(c->frontier) + c->next_level_count;
+  size_t dropped = uc_frontier_clear(c->frontier) + c->next_level_count + c->backlog_total;
+  for (host_info *h = c->hosts; h != NULL && c->backlog_total > 0; h = h->next)
+    h->backlog = 0; /* they stay queued in the store, for a later run */
+  c->backlog_total = 0;
   free_pending(c->next_level);
   c->next_level = NULL;
   c->next_level_tail = &c->next_level;
@@ -610,8 +706,20 @@ int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_m
     if (c->stopping)
       return UC_EEMPTY;
     uc_frontier_item item;
+    c->now = now_ms;
     int rc = uc_frontier_pop(c->frontier, now_ms, &item, wake_ms);
-    if (rc == UC_EEMPTY && c->stats.inflight == 0 && c->next_level != NULL) {
+    if (rc == UC_EEMPTY && c->backlog_total > 0 && c->refills_pending == 0) {
+      /* Note: every pop asks for its host's refill, so this should not
+       * happen; were a count off, a scan here keeps the crawl from waiting
+       * for nothing. */
+      for (host_info *h = c->hosts; h != NULL && rc == UC_EEMPTY; h = h->next)
+        if (h->backlog > 0 && (rc = maybe_refill(c, h)) == 0)
+          rc = UC_EEMPTY;
+      if (rc != UC_EEMPTY)
+        return rc;
+    }
+    if (rc == UC_EEMPTY && c->stats.inflight == 0 && c->next_level != NULL &&
+        c->backlog_total == 0 && c->refills_pending == 0) {
       if ((rc = advance_level(c, now_ms)) != 0)
         return rc;
       continue;
@@ -619,6 +727,12 @@ int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_m
     if (rc != 0)
       return rc;
     host_info *h = uc_fhost_data(item.host);
+    if (KIND_OF(item.kind) == UC_KIND_PAGE && (rc = maybe_refill(c, h)) != 0) {
+      uc_frontier_done(c->frontier, item.host, now_ms);
+      free(item.url);
+      free(item.parent);
+      return rc;
+    }
     if (KIND_OF(item.kind) == UC_KIND_ROBOTS) {
       uc_frontier_hold(c->frontier, item.host);
       h->robots_state = ROBOTS_PENDING;
@@ -920,6 +1034,7 @@ int uc_crawl_complete(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_par
   int rc = 0;
   assert(c->stats.inflight > 0);
   c->stats.inflight--;
+  c->now = now_ms;
   if (r->fail != UC_FAIL_ABORTED)
     c->stats.requests++;
   if (parsed != NULL && parsed->parsed) {
@@ -948,7 +1063,8 @@ int uc_crawl_complete(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_par
 }
 
 bool uc_crawl_finished(const uc_crawl *c) {
-  return c->stats.inflight == 0 && uc_frontier_queued(c->frontier) == 0 && c->next_level == NULL;
+  return c->stats.inflight == 0 && uc_frontier_queued(c->frontier) == 0 && c->next_level == NULL &&
+         c->backlog_total == 0 && c->refills_pending == 0;
 }
 
 size_t uc_crawl_stop(uc_crawl *c) {
@@ -995,7 +1111,7 @@ void uc_fetch_result_failed(uc_fetch_result *r, uc_fail why, double fetch_ms) {
 }
 
 size_t uc_crawl_queued(const uc_crawl *c) {
-  return uc_frontier_queued(c->frontier) + c->next_level_count;
+  return uc_frontier_queued(c->frontier) + c->next_level_count + c->backlog_total;
 }
 
 /* ---- resume ------------------------------------------------------------- */
@@ -1028,16 +1144,6 @@ static int restore_host(void *ctx, const uc_store_host *sh) {
   host_info *h = created ? new_host(c, fh, sh->id) : uc_fhost_data(fh);
   if (h == NULL)
     return UC_ENOMEM;
-  if (sh->id >= c->host_by_id_len) {
-    size_t len = (size_t)sh->id * 2 + 16;
-    host_info **map = realloc(c->host_by_id, len * sizeof *map);
-    if (map == NULL)
-      return UC_ENOMEM;
-    memset(map + c->host_by_id_len, 0, (len - c->host_by_id_len) * sizeof *map);
-    c->host_by_id = map;
-    c->host_by_id_len = len;
-  }
-  c->host_by_id[sh->id] = h;
   if (!sh->robots_known || !c->cfg->robots)
     return 0;
   int64_t age = (int64_t)rc->now_ms + c->wall_minus_now - sh->robots_at_ms;
@@ -1092,8 +1198,8 @@ int uc_crawl_restore(uc_crawl *c, uint64_t now_ms, uc_crawl_restored *out) {
   if (c->store == NULL)
     return 0;
   restore_ctx ctx = {.c = c, .now_ms = now_ms, .out = out};
-  uc_store_loader loader = {.scope = restore_scope, .host = restore_host, .url = restore_url,
-                            .live = restore_live};
+  uc_store_loader loader = {.live_by_depth = c->cfg->depth >= 0, .scope = restore_scope,
+                            .host = restore_host, .url = restore_url, .live = restore_live};
   /* Note: the run that was killed may have just spent a host's burst; a
    * full bucket now would allow burst twice in one window. Every host of
    * a resumed crawl starts empty (those made later too: one made just
@@ -1102,9 +1208,6 @@ int uc_crawl_restore(uc_crawl *c, uint64_t now_ms, uc_crawl_restored *out) {
   int rc = uc_store_load(c->store, &loader, &ctx);
   if (rc == 0 && c->stats.hosts == 0)
     uc_frontier_set_empty_start(c->frontier, false); /* a new crawl: nothing to resume */
-  free(c->host_by_id);
-  c->host_by_id = NULL;
-  c->host_by_id_len = 0;
   out->hosts = c->stats.hosts;
   if (rc == 0 && c->cfg->max_pages > 0 && c->dispatched_pages >= c->cfg->max_pages) {
     c->capped = true;

@@ -63,6 +63,15 @@ void uc_store_set_hooks(uc_store *s, void (*wake)(void *), int (*pre_commit)(voi
   s->ops->set_hooks(s, wake, pre_commit, ctx);
 }
 
+int uc_store_refill(uc_store *s, uint64_t host_id, uint64_t after_id, int max_depth,
+                    size_t limit) {
+  return s->ops->refill(s, host_id, after_id, max_depth, limit);
+}
+
+int uc_store_take_refills(uc_store *s, uc_store_refill_fn fn, void *ctx) {
+  return s->ops->take_refills(s, fn, ctx);
+}
+
 void uc_store_free(uc_store *s) {
   if (s != NULL)
     s->ops->free(s);

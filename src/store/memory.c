@@ -214,6 +214,14 @@ static void mem_set_hooks(uc_store *s, void (*wake)(void *), int (*pre_commit)(v
   /* Commits are durable when made: nothing to wake, nothing to flush first. */
 }
 
+/* The crawl keeps a memory store's whole queue in its frontier. */
+static int mem_refill(uc_store *s, uint64_t host_id, uint64_t after_id, int max_depth,
+                      size_t limit) {
+  return UC_EINVAL;
+}
+
+static int mem_take_refills(uc_store *s, uc_store_refill_fn fn, void *ctx) { return 0; }
+
 static void mem_free(uc_store *s) {
   memory_store *ms = (memory_store *)s;
   map_free(&ms->live);
@@ -233,7 +241,8 @@ static const uc_store_ops memory_ops = {
     .put_scope = mem_put_scope, .put_meta = mem_put_meta, .commit = mem_commit,
     .durable_seq = mem_durable_seq, .sync = mem_sync, .failed = mem_failed,
     .get_meta = mem_get_meta, .load = mem_load, .counts = mem_counts,
-    .set_hooks = mem_set_hooks, .free = mem_free,
+    .set_hooks = mem_set_hooks, .refill = mem_refill, .take_refills = mem_take_refills,
+    .free = mem_free,
 };
 
 int uc_store_memory_new(uc_store **out) {

@@ -39,7 +39,7 @@
 
 #define NO_STR SIZE_MAX
 
-typedef enum op_type { OP_URL, OP_STATE, OP_HOST, OP_SCOPE, OP_META } op_type;
+typedef enum op_type { OP_URL, OP_STATE, OP_HOST, OP_SCOPE, OP_META, OP_REFILL } op_type;
 
 /* One queued write. Strings live in the log's arena, by offset (NO_STR:
  * NULL); the fields' meaning depends on the type (see the put_* below). */
@@ -85,11 +85,16 @@ typedef struct sqlite_store {
   int (*pre_commit)(void *);
   void *hook_ctx;
 
+  /* Refills answered (lock): per answer an OP_REFILL (id: the host, n1:
+   * its rows) and then its rows as OP_URL ops (s2: the parent's URL). */
+  op_log answers;
+
   bool writer_started;
   pthread_t writer;
-  /* The writer thread's own: the batch it applies and its statements. */
-  op_log work;
-  sqlite3_stmt *st_url, *st_state, *st_host, *st_scope, *st_meta;
+  /* The writer thread's own: the batch it applies, the refill answers it
+   * makes (moved to `answers` once committed), and its statements. */
+  op_log work, work_answers;
+  sqlite3_stmt *st_url, *st_state, *st_host, *st_scope, *st_meta, *st_refill;
 } sqlite_store;
 
 static const char SCHEMA[] =
@@ -100,7 +105,8 @@ static const char SCHEMA[] =
     "CREATE TABLE urls(id INTEGER PRIMARY KEY, url TEXT NOT NULL, parent INTEGER,"
     " host INTEGER NOT NULL, depth INTEGER NOT NULL, hops INTEGER NOT NULL,"
     " state INTEGER NOT NULL, status INTEGER, error TEXT);"
-    "CREATE INDEX urls_live ON urls(depth, id) WHERE state < 2;";
+    "CREATE INDEX urls_live ON urls(depth, id) WHERE state < 2;"
+    "CREATE INDEX urls_queued ON urls(host, id) WHERE state = 0;";
 
 /* ---- the op log ---------------------------------------------------------- */
 
@@ -188,6 +194,45 @@ static int sq_put_meta(uc_store *s, const char *key, const char *value) {
   return append((sqlite_store *)s, o, key, value, strlen(value));
 }
 
+static int sq_refill(uc_store *s, uint64_t host_id, uint64_t after_id, int max_depth,
+                     size_t limit) {
+  op o = {.type = OP_REFILL, .id = host_id, .i1 = (int64_t)after_id, .i2 = (int64_t)limit,
+          .n1 = max_depth};
+  return append((sqlite_store *)s, o, NULL, NULL, 0);
+}
+
+static int sq_take_refills(uc_store *s, uc_store_refill_fn fn, void *ctx) {
+  sqlite_store *ss = (sqlite_store *)s;
+  op_log got = {0};
+  pthread_mutex_lock(&ss->lock);
+  got = ss->answers;
+  memset(&ss->answers, 0, sizeof ss->answers);
+  pthread_mutex_unlock(&ss->lock);
+  int rc = 0;
+  uc_store_url *rows = NULL;
+  for (size_t i = 0; i < got.n && rc == 0;) {
+    const op *head = &got.ops[i++];
+    size_t n = (size_t)head->n1;
+    uc_store_url *more = realloc(rows, (n > 0 ? n : 1) * sizeof *rows);
+    if (more == NULL) {
+      rc = UC_ENOMEM;
+      break;
+    }
+    rows = more;
+    for (size_t k = 0; k < n; k++, i++) {
+      const op *r = &got.ops[i];
+      rows[k] = (uc_store_url){.id = r->id, .url = log_text(&got, r->s1),
+                               .parent_id = (uint64_t)r->i1, .parent = log_text(&got, r->s2),
+                               .host_id = (uint64_t)r->i2, .depth = r->n1,
+                               .hops = (unsigned)r->n2, .state = UC_URL_QUEUED};
+    }
+    rc = fn(ctx, head->id, rows, n);
+  }
+  free(rows);
+  log_free(&got);
+  return rc;
+}
+
 static int sq_commit(uc_store *s, uint64_t *seq) {
   sqlite_store *ss = (sqlite_store *)s;
   if (ss->mode != UC_STORE_SQLITE_CRAWL)
@@ -270,6 +315,37 @@ static void bind_text(sqlite3_stmt *st, int col, const op_log *l, size_t at) {
     sqlite3_bind_text(st, col, l->arena.data + at, -1, SQLITE_STATIC);
 }
 
+/* A refill: read the host's next queued URLs (the transaction sees every
+ * write before it) into work_answers. */
+static int answer_refill(sqlite_store *ss, const op *o) {
+  sqlite3_stmt *st = ss->st_refill;
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)o->id);
+  sqlite3_bind_int64(st, 2, o->i1);
+  sqlite3_bind_int(st, 3, o->n1 < 0 ? INT32_MAX : o->n1);
+  sqlite3_bind_int64(st, 4, o->i2);
+  op_log *out = &ss->work_answers;
+  size_t head = out->n;
+  op h = {.type = OP_REFILL, .id = o->id};
+  int rc = log_put(out, h, NULL, NULL, 0) == 0 ? SQLITE_OK : SQLITE_NOMEM;
+  int step;
+  while (rc == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *parent = (const char *)sqlite3_column_text(st, 5);
+    op row = {.type = OP_URL, .id = (uint64_t)sqlite3_column_int64(st, 0),
+              .i1 = sqlite3_column_int64(st, 2), .i2 = (int64_t)o->id,
+              .n1 = sqlite3_column_int(st, 3), .n2 = sqlite3_column_int(st, 4)};
+    if (log_put(out, row, (const char *)sqlite3_column_text(st, 1), parent,
+                parent != NULL ? strlen(parent) : 0) != 0)
+      rc = SQLITE_NOMEM;
+    else
+      out->ops[head].n1++;
+  }
+  if (rc == SQLITE_OK && step != SQLITE_DONE)
+    rc = step;
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc;
+}
+
 /* Apply one op with its prepared statement. */
 static int apply(sqlite_store *ss, const op *o) {
   const op_log *l = &ss->work;
@@ -321,6 +397,8 @@ static int apply(sqlite_store *ss, const op *o) {
     bind_text(st, 1, l, o->s1);
     bind_text(st, 2, l, o->s2);
     break;
+  case OP_REFILL:
+    return answer_refill(ss, o);
   }
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
@@ -344,10 +422,25 @@ static int apply_all(sqlite_store *ss, char *errmsg, size_t errlen) {
     rc = sqlite3_exec(ss->db, "COMMIT", NULL, NULL, NULL);
   if (rc == SQLITE_OK)
     return 0;
+  ss->work_answers.n = 0;
   snprintf(errmsg, errlen, "cannot write the crawl state to %.160s: %s", ss->path,
            sqlite3_errmsg(ss->db));
   sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
   return UC_EIO;
+}
+
+/* The committed transaction's refill answers join `answers` (lock held). */
+static int move_answers(sqlite_store *ss) {
+  op_log *from = &ss->work_answers;
+  int rc = 0;
+  for (size_t i = 0; i < from->n && rc == 0; i++) {
+    const op *o = &from->ops[i];
+    rc = log_put(&ss->answers, *o, log_text(from, o->s1),
+                 o->s2 == NO_STR ? NULL : from->arena.data + o->s2, o->len2);
+  }
+  from->n = 0;
+  uc_buf_reset(&from->arena);
+  return rc;
 }
 
 static void *writer_main(void *arg) {
@@ -367,6 +460,8 @@ static void *writer_main(void *arg) {
     else
       rc = apply_all(ss, errmsg, sizeof errmsg);
     pthread_mutex_lock(&ss->lock);
+    if (rc == 0)
+      rc = move_answers(ss);
     if (rc == 0) {
       ss->durable = seq;
     } else if (ss->failed == 0) {
@@ -486,9 +581,13 @@ static int sq_load(uc_store *s, const uc_store_loader *l, void *ctx) {
   /* The partial index urls_live serves this without a scan of done URLs. */
   if (rc == 0)
     rc = each_row(ss,
-                  "SELECT u.id, u.url, u.parent, u.host, u.depth, u.hops, u.state, u.status, "
-                  "p.url FROM urls AS u LEFT JOIN urls AS p ON p.id = u.parent "
-                  "WHERE u.state < 2 ORDER BY u.depth, u.id",
+                  l->live_by_depth
+                      ? "SELECT u.id, u.url, u.parent, u.host, u.depth, u.hops, u.state, u.status, "
+                        "p.url FROM urls AS u LEFT JOIN urls AS p ON p.id = u.parent "
+                        "WHERE u.state < 2 ORDER BY u.depth, u.id"
+                      : "SELECT u.id, u.url, u.parent, u.host, u.depth, u.hops, u.state, u.status, "
+                        "p.url FROM urls AS u LEFT JOIN urls AS p ON p.id = u.parent "
+                        "WHERE u.state < 2 ORDER BY u.id",
                   live_row, l, ctx);
   return rc;
 }
@@ -535,11 +634,14 @@ static void sq_free(uc_store *s) {
   sqlite3_finalize(ss->st_host);
   sqlite3_finalize(ss->st_scope);
   sqlite3_finalize(ss->st_meta);
-  sqlite3_close(ss->db);
+  sqlite3_finalize(ss->st_refill);
+  sqlite3_close(ss->db); /* the last connection: checkpoints and removes the WAL */
   if (ss->lock_fd >= 0)
     close(ss->lock_fd); /* releases the flock */
   log_free(&ss->fill);
   log_free(&ss->work);
+  log_free(&ss->work_answers);
+  log_free(&ss->answers);
   pthread_mutex_destroy(&ss->lock);
   pthread_mutex_destroy(&ss->hook_lock);
   pthread_cond_destroy(&ss->cv_work);
@@ -553,7 +655,8 @@ static const uc_store_ops sqlite_ops = {
     .put_scope = sq_put_scope, .put_meta = sq_put_meta, .commit = sq_commit,
     .durable_seq = sq_durable_seq, .sync = sq_sync, .failed = sq_failed,
     .get_meta = sq_get_meta, .load = sq_load, .counts = sq_counts,
-    .set_hooks = sq_set_hooks, .free = sq_free,
+    .set_hooks = sq_set_hooks, .refill = sq_refill, .take_refills = sq_take_refills,
+    .free = sq_free,
 };
 
 /* DIR/lock: one uvcrawl per state. The pid in it is for the message. */
@@ -641,8 +744,13 @@ static int prepare_writes(sqlite_store *ss) {
       "VALUES(?, ?, ?, ?, ?, ?)",
       "INSERT OR IGNORE INTO scope(host, adopted) VALUES(?, ?)",
       "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+      /* urls_queued serves it: the host's queued URLs by id. */
+      "SELECT u.id, u.url, u.parent, u.depth, u.hops, p.url FROM urls AS u "
+      "LEFT JOIN urls AS p ON p.id = u.parent "
+      "WHERE u.host = ? AND u.state = 0 AND u.id > ? AND u.depth <= ? ORDER BY u.id LIMIT ?",
   };
-  sqlite3_stmt **st[] = {&ss->st_url, &ss->st_state, &ss->st_host, &ss->st_scope, &ss->st_meta};
+  sqlite3_stmt **st[] = {&ss->st_url, &ss->st_state, &ss->st_host, &ss->st_scope, &ss->st_meta,
+                         &ss->st_refill};
   for (size_t i = 0; i < sizeof st / sizeof *st; i++)
     if (sqlite3_prepare_v3(ss->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, st[i], NULL) !=
         SQLITE_OK)

@@ -195,15 +195,45 @@ def test_sigint(a, rng):
           f"({len(set(urls))} vs {len(expected)}, {first} in the first run)")
 
 
+def test_window(a, rng):
+    """One host with thousands of queued URLs: with --state the frontier
+    keeps a small window of each host's queue and refills it from the
+    store; killed three times and resumed, the crawl still gets them all."""
+    site = ["--seed", "9", "--hosts", "1", "--pages", "3000", "--links", "20", "--cross", "0",
+            "--page-bytes", "800"]
+    with Testweb(a.testweb, site) as tw:
+        expected = tw.expect(-1)
+        d = tempfile.mkdtemp(prefix="uvtest-state-")
+        state, records = os.path.join(d, "state"), os.path.join(d, "records.jsonl")
+        extra = os.environ.get("UVTEST_EXTRA", "").split()
+        cmd = [a.uvcrawl, "--engine", a.engine, "--state", state, "-o", records, "--resolve",
+               tw.resolve_arg(), "-c", "64", "--per-host", "64", "--rate", "0", "-q",
+               tw.url()] + extra
+        for kill in range(4):
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+            try:
+                if kill < 3:
+                    wait_lines(records, complete_lines(records) + rng.randint(100, 600), proc)
+                    proc.kill()
+                rc = uvtest.wait_exit(proc, 120, f"run {kill}")
+            finally:
+                uvtest.stop(proc, signal.SIGKILL)
+        check(rc == 0, f"the last run ends 0 ({rc})")
+        status = subprocess.run([a.uvcrawl, "--state", state, "--status"], capture_output=True,
+                                text=True, timeout=60).stdout
+    recs = uvtest.read_records(records)
+    got = set(r["url"] for r in fetched(recs))
+    check(got == expected, f"one host's {len(expected)} URLs, all fetched through the window "
+                           f"({len(got)}; missing {sorted(expected - got)[:3]})")
+    check("queued 0" in status and "leased 0" in status, f"nothing left in the store ({status!r})")
+
+
 def test():
     a = uvtest.parse_args({"--part": {"default": "kill"}})
     seed = int(os.environ.get("UVTEST_SEED", time.time_ns() % 1000000))
     print(f"# UVTEST_SEED={seed}")
     rng = random.Random(seed)
-    if a.part == "kill":
-        test_kill(a, rng)
-    else:
-        test_sigint(a, rng)
+    {"kill": test_kill, "sigint": test_sigint, "window": test_window}[a.part](a, rng)
 
 
 uvtest.main(test)

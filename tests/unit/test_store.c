@@ -317,7 +317,8 @@ static void test_sqlite_reopen_loads(void **state) {
   assert_int_equal(open_sqlite(&s, dir), 0);
   loaded l;
   memset(&l, 0, sizeof l);
-  uc_store_loader loader = {on_scope, on_host, on_url, on_live};
+  uc_store_loader loader = {.live_by_depth = true, .scope = on_scope, .host = on_host,
+                            .url = on_url, .live = on_live};
   assert_int_equal(uc_store_load(s, &loader, &l), 0);
   assert_int_equal(l.n_scope, 2);
   for (size_t i = 0; i < 2; i++)
@@ -347,6 +348,66 @@ static void test_sqlite_reopen_loads(void **state) {
   assert_int_equal(c.urls[UC_URL_QUEUED], 4);
   assert_int_equal(c.urls[UC_URL_LEASED], 0);
   assert_int_equal(c.urls[UC_URL_DONE], 1);
+  uc_store_free(s);
+  remove_dir(dir);
+}
+
+typedef struct answers {
+  uint64_t host[4];
+  uint64_t ids[4][8];
+  char parent[4][64];
+  size_t n[4], count;
+} answers;
+
+static int on_refill(void *ctx, uint64_t host_id, const uc_store_url *rows, size_t n) {
+  answers *a = ctx;
+  a->host[a->count] = host_id;
+  a->n[a->count] = n;
+  for (size_t i = 0; i < n && i < 8; i++)
+    a->ids[a->count][i] = rows[i].id;
+  snprintf(a->parent[a->count], 64, "%s", n > 0 && rows[0].parent ? rows[0].parent : "-");
+  a->count++;
+  return 0;
+}
+
+/* A host's window refilled from the store: its next queued URLs by id,
+ * after the cursor, not the leased or done ones, within the depth. */
+static void test_sqlite_refill(void **state) {
+  (void)state;
+  char *dir = temp_dir();
+  uc_store *s = NULL;
+  assert_int_equal(open_sqlite(&s, dir), 0);
+  char url[64];
+  for (uint64_t id = 1; id <= 12; id++) {
+    snprintf(url, sizeof url, "http://a.test/%llu", (unsigned long long)id);
+    uc_store_url u = {.id = id, .url = url, .parent_id = id > 1 ? 1 : 0,
+                      .host_id = id % 2 ? 1 : 2, .depth = id == 11 ? 5 : 1};
+    assert_int_equal(uc_store_put_url(s, &u), 0);
+  }
+  assert_int_equal(uc_store_set_state(s, 5, UC_URL_LEASED, 0, NULL), 0);
+  /* Asked in the same group as the writes: it sees them. */
+  assert_int_equal(uc_store_refill(s, 1, 1, 3, 3), 0);  /* host 1 after id 1: 3, 7, 9 */
+  assert_int_equal(uc_store_refill(s, 1, 9, 3, 8), 0);  /* 11 is too deep: none */
+  assert_int_equal(uc_store_refill(s, 2, 0, -1, 2), 0); /* host 2: 2, 4 */
+  assert_int_equal(uc_store_commit(s, NULL), 0);
+  assert_int_equal(uc_store_sync(s), 0);
+  answers a;
+  memset(&a, 0, sizeof a);
+  assert_int_equal(uc_store_take_refills(s, on_refill, &a), 0);
+  assert_int_equal(a.count, 3);
+  assert_int_equal(a.host[0], 1);
+  assert_int_equal(a.n[0], 3);
+  assert_int_equal(a.ids[0][0], 3);
+  assert_int_equal(a.ids[0][1], 7);
+  assert_int_equal(a.ids[0][2], 9);
+  assert_string_equal(a.parent[0], "http://a.test/1");
+  assert_int_equal(a.n[1], 0);
+  assert_int_equal(a.host[2], 2);
+  assert_int_equal(a.n[2], 2);
+  assert_int_equal(a.ids[2][1], 4);
+  memset(&a, 0, sizeof a);
+  assert_int_equal(uc_store_take_refills(s, on_refill, &a), 0); /* each answer once */
+  assert_int_equal(a.count, 0);
   uc_store_free(s);
   remove_dir(dir);
 }
@@ -439,6 +500,7 @@ int main(void) {
       cmocka_unit_test(test_memory_checks_moves),
       cmocka_unit_test(test_sqlite_reopen_loads),
       cmocka_unit_test(test_sqlite_lock),
+      cmocka_unit_test(test_sqlite_refill),
       cmocka_unit_test(test_sqlite_refuses),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
