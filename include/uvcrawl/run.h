@@ -95,6 +95,16 @@ void uc_run_draining(const uc_crawl *c, const uc_config *cfg, bool progress_show
  */
 void uc_run_trace_span(uc_trace_xfer *tx, const uc_fetch *f, const uc_fetch_result *r);
 
+/**
+ * --trace: the store's commits since the last call, as spans on the store
+ * writer's row (named on first sight), and a counter of the pages waiting
+ * for one (`waiting`: uc_crawl_busy minus the transfers in flight). Needs
+ * no crawl: the threads engine calls it holding its trace lock alone.
+ * @param writer_tid  the engine's memory of the writer's id (0 at first).
+ */
+void uc_run_trace_store(uc_store *store, uc_trace *t, uint64_t now_ns, uint64_t waiting,
+                        uint64_t *writer_tid);
+
 /* The exit code of a crawl that ran to its end without fetching any seed:
  * every seed failed (an error, a 4xx or 5xx), as wget2's exit 8 says. */
 #define UC_EXIT_NO_SEED 3

@@ -99,6 +99,13 @@ typedef struct uc_store_loader {
 typedef int (*uc_store_refill_fn)(void *ctx, uint64_t host_id, const uc_store_url *rows,
                                   size_t n);
 
+/** One commit of a backend's writer thread, for --trace. */
+typedef struct uc_store_commit_info {
+  uint64_t tid;              /* the writer thread's kernel id */
+  uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC, the engines' clock */
+  uint64_t ops;              /* writes and reads applied */
+} uc_store_commit_info;
+
 /**
  * A backend. Each write function queues or applies one change; commit ends
  * a group. All return 0 or a negative UC_E* code unless said otherwise.
@@ -121,6 +128,7 @@ typedef struct uc_store_ops {
   void (*set_hooks)(uc_store *s, void (*wake)(void *), int (*pre_commit)(void *), void *ctx);
   int (*refill)(uc_store *s, uint64_t host_id, uint64_t after_id, int max_depth, size_t limit);
   int (*take_refills)(uc_store *s, uc_store_refill_fn fn, void *ctx);
+  size_t (*take_commits)(uc_store *s, uc_store_commit_info *out, size_t max);
   void (*free)(uc_store *s);
 } uc_store_ops;
 
@@ -219,6 +227,13 @@ int uc_store_refill(uc_store *s, uint64_t host_id, uint64_t after_id, int max_de
 
 /** Hand every refill answered so far to `fn`, in the order asked. */
 int uc_store_take_refills(uc_store *s, uc_store_refill_fn fn, void *ctx);
+
+/**
+ * The commits made since the last call, oldest first, at most `max` (the
+ * backend keeps the last few hundred; older ones are dropped). Thread-safe.
+ * @return how many were copied into `out`; 0 for a backend with no writer.
+ */
+size_t uc_store_take_commits(uc_store *s, uc_store_commit_info *out, size_t max);
 
 /** Close the store: commit what is queued, wait, free. NULL is a no-op. */
 void uc_store_free(uc_store *s);

@@ -60,6 +60,15 @@ typedef struct uc_trace_xfer {
 } uc_trace_xfer;
 
 /**
+ * One span of work on a real thread (pid 1, row `tid`), such as a commit of
+ * the crawl state; `count` goes into its args as "ops".
+ * @param name  borrowed for the call.
+ * @return 0, UC_ENOMEM or UC_EIO.
+ */
+int uc_trace_work(uc_trace *t, const char *name, uint64_t tid, uint64_t start_ns,
+                  uint64_t end_ns, uint64_t count);
+
+/**
  * Start a trace: writes the head and names the processes.
  * @param f          borrowed; the caller closes it after uc_trace_close().
  * @param engine     "loop" or "threads" (copied into the file).

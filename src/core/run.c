@@ -35,6 +35,24 @@ int uc_run_seed(uc_crawl *c, const uc_config *cfg, uint64_t now_ms) {
   return uc_crawl_commit(c);
 }
 
+void uc_run_trace_store(uc_store *store, uc_trace *t, uint64_t now_ns, uint64_t waiting,
+                        uint64_t *writer_tid) {
+  if (store == NULL)
+    return;
+  uc_store_commit_info commits[64];
+  size_t n;
+  while ((n = uc_store_take_commits(store, commits, 64)) > 0)
+    for (size_t i = 0; i < n; i++) {
+      if (commits[i].tid != *writer_tid) {
+        *writer_tid = commits[i].tid;
+        uc_trace_name_thread(t, commits[i].tid, "store writer thread");
+      }
+      uc_trace_work(t, "commit", commits[i].tid, commits[i].start_ns, commits[i].end_ns,
+                    commits[i].ops);
+    }
+  uc_trace_counter(t, "pages waiting for the store", now_ns, (double)waiting);
+}
+
 void uc_run_progress_take(const uc_crawl *c, uc_progress *out) {
   const uc_stats *s = uc_crawl_stats(c);
   out->pages = s->pages;

@@ -72,6 +72,10 @@ int uc_store_take_refills(uc_store *s, uc_store_refill_fn fn, void *ctx) {
   return s->ops->take_refills(s, fn, ctx);
 }
 
+size_t uc_store_take_commits(uc_store *s, uc_store_commit_info *out, size_t max) {
+  return s->ops->take_commits(s, out, max);
+}
+
 void uc_store_free(uc_store *s) {
   if (s != NULL)
     s->ops->free(s);

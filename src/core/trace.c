@@ -295,6 +295,15 @@ int uc_trace_transfer(uc_trace *t, const uc_trace_xfer *x) {
   return flush_buf(t, rc);
 }
 
+int uc_trace_work(uc_trace *t, const char *name, uint64_t tid, uint64_t start_ns,
+                  uint64_t end_ns, uint64_t count) {
+  if (t->closed)
+    return UC_EIO;
+  char args[48];
+  snprintf(args, sizeof args, "\"ops\":%" PRIu64, count);
+  return flush_buf(t, span(t, name, "work", PID_THREADS, tid, start_ns, end_ns, args));
+}
+
 int uc_trace_counter(uc_trace *t, const char *name, uint64_t ts_ns, double value) {
   if (t->closed)
     return UC_EIO;

@@ -133,6 +133,8 @@ static void trace_sample_cb(uv_timer_t *t) {
   uc_trace_counter(eng->trace, "queued", now, (double)uc_crawl_queued(eng->crawl));
   uc_trace_counter(eng->trace, "parsing in the pool", now, (double)eng->parsing);
   uc_trace_counter(eng->trace, "event-loop lag (ms)", now, lag_ms);
+  uc_run_trace_store(eng->env->store, eng->trace, now,
+                     uc_crawl_busy(eng->crawl) - eng->stats->inflight, &eng->store_tid);
   /* libuv fires it when the loop's clock reaches now + timeout. */
   eng->trace_due_ns = (uv_now(&eng->loop) + UC_TRACE_SAMPLE_MS) * 1000000;
   uv_timer_start(t, trace_sample_cb, UC_TRACE_SAMPLE_MS, 0);

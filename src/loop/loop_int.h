@@ -59,6 +59,7 @@ typedef struct loop_engine {
   uv_timer_t trace_timer;    /* samples counters and loop lag (only with --trace) */
   uint64_t trace_due_ns;     /* when trace_timer should fire */
   uint64_t loop_tid;         /* the loop thread's id, for parse spans */
+  uint64_t store_tid;        /* the store writer's id, once named in the trace */
 } loop_engine;
 
 /* Transfer states (one state machine per URL; see xfer.c for the legal

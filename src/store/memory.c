@@ -222,6 +222,9 @@ static int mem_refill(uc_store *s, uint64_t host_id, uint64_t after_id, int max_
 
 static int mem_take_refills(uc_store *s, uc_store_refill_fn fn, void *ctx) { return 0; }
 
+/* Nothing is committed anywhere: no commits to show. */
+static size_t mem_take_commits(uc_store *s, uc_store_commit_info *out, size_t max) { return 0; }
+
 static void mem_free(uc_store *s) {
   memory_store *ms = (memory_store *)s;
   map_free(&ms->live);
@@ -242,6 +245,7 @@ static const uc_store_ops memory_ops = {
     .durable_seq = mem_durable_seq, .sync = mem_sync, .failed = mem_failed,
     .get_meta = mem_get_meta, .load = mem_load, .counts = mem_counts,
     .set_hooks = mem_set_hooks, .refill = mem_refill, .take_refills = mem_take_refills,
+    .take_commits = mem_take_commits,
     .free = mem_free,
 };
 

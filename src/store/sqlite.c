@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "uvcrawl/buf.h"
@@ -38,6 +39,7 @@
 #define APPLICATION_ID 0x75766372
 
 #define NO_STR SIZE_MAX
+#define COMMIT_RING 256 /* commits kept for --trace */
 
 typedef enum op_type { OP_URL, OP_STATE, OP_HOST, OP_SCOPE, OP_META, OP_REFILL } op_type;
 
@@ -84,6 +86,10 @@ typedef struct sqlite_store {
   void (*wake)(void *);
   int (*pre_commit)(void *);
   void *hook_ctx;
+
+  /* The last commits, for --trace (lock): a ring. */
+  uc_store_commit_info commits[COMMIT_RING];
+  size_t commits_head, commits_len;
 
   /* Refills answered (lock): per answer an OP_REFILL (id: the host, n1:
    * its rows) and then its rows as OP_URL ops (s2: the parent's URL). */
@@ -429,6 +435,37 @@ static int apply_all(sqlite_store *ss, char *errmsg, size_t errlen) {
   return UC_EIO;
 }
 
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Remember a commit for --trace (lock held); the oldest goes when full. */
+static void note_commit(sqlite_store *ss, uint64_t tid, uint64_t start, uint64_t end,
+                        size_t ops) {
+  if (ss->commits_len == COMMIT_RING) {
+    ss->commits_head = (ss->commits_head + 1) % COMMIT_RING;
+    ss->commits_len--;
+  }
+  ss->commits[(ss->commits_head + ss->commits_len) % COMMIT_RING] =
+      (uc_store_commit_info){.tid = tid, .start_ns = start, .end_ns = end, .ops = ops};
+  ss->commits_len++;
+}
+
+static size_t sq_take_commits(uc_store *s, uc_store_commit_info *out, size_t max) {
+  sqlite_store *ss = (sqlite_store *)s;
+  pthread_mutex_lock(&ss->lock);
+  size_t n = 0;
+  for (; n < max && ss->commits_len > 0; n++) {
+    out[n] = ss->commits[ss->commits_head];
+    ss->commits_head = (ss->commits_head + 1) % COMMIT_RING;
+    ss->commits_len--;
+  }
+  pthread_mutex_unlock(&ss->lock);
+  return n;
+}
+
 /* The committed transaction's refill answers join `answers` (lock held). */
 static int move_answers(sqlite_store *ss) {
   op_log *from = &ss->work_answers;
@@ -445,6 +482,7 @@ static int move_answers(sqlite_store *ss) {
 
 static void *writer_main(void *arg) {
   sqlite_store *ss = arg;
+  uint64_t tid = (uint64_t)gettid();
   pthread_mutex_lock(&ss->lock);
   for (;;) {
     while (ss->closed_ops == 0 && !ss->closing)
@@ -453,13 +491,17 @@ static void *writer_main(void *arg) {
       break; /* closing, and every closed group was applied (or failed) */
     uint64_t seq = ss->closed;
     int rc = take_closed(ss);
+    size_t nops = ss->work.n;
     pthread_mutex_unlock(&ss->lock);
+    uint64_t start_ns = now_ns();
     char errmsg[sizeof ss->errmsg] = "";
     if (rc != 0)
       snprintf(errmsg, sizeof errmsg, "out of memory queueing the crawl state");
     else
       rc = apply_all(ss, errmsg, sizeof errmsg);
+    uint64_t end_ns = now_ns();
     pthread_mutex_lock(&ss->lock);
+    note_commit(ss, tid, start_ns, end_ns, nops);
     if (rc == 0)
       rc = move_answers(ss);
     if (rc == 0) {
@@ -656,6 +698,7 @@ static const uc_store_ops sqlite_ops = {
     .durable_seq = sq_durable_seq, .sync = sq_sync, .failed = sq_failed,
     .get_meta = sq_get_meta, .load = sq_load, .counts = sq_counts,
     .set_hooks = sq_set_hooks, .refill = sq_refill, .take_refills = sq_take_refills,
+    .take_commits = sq_take_commits,
     .free = sq_free,
 };
 

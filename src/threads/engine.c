@@ -390,10 +390,12 @@ static void give_back(thr_engine *eng, uc_fetch *f) {
 static void trace_sample(thr_engine *eng) {
   uint64_t inflight = eng->stats->inflight;
   size_t queued = uc_crawl_queued(eng->crawl);
+  uint64_t waiting = uc_crawl_busy(eng->crawl) - inflight;
   pthread_mutex_unlock(&eng->crawl_lock);
   uint64_t now = thr_now_ns();
   unsigned busy = atomic_load_explicit(&eng->busy, memory_order_relaxed);
   pthread_mutex_lock(&eng->trace_lock);
+  uc_run_trace_store(eng->store, eng->trace, now, waiting, &eng->store_tid);
   uc_trace_counter(eng->trace, "in flight", now, (double)inflight);
   uc_trace_counter(eng->trace, "queued", now, (double)queued);
   uc_trace_counter(eng->trace, "busy workers", now, (double)busy);

@@ -84,6 +84,7 @@ typedef struct thr_engine {
    * the trace's counter; relaxed, only maintained with --trace). */
   uc_trace *trace;
   pthread_mutex_t trace_lock;
+  uint64_t store_tid; /* the store writer's id once named (under trace_lock) */
   atomic_uint busy;
 } thr_engine;
 

@@ -1,7 +1,8 @@
 """--trace: a small crawl writes a Chrome trace-event file that is valid
 JSON, holds every span kind and the counters, places each transfer's phases
 in order inside its lifetime, puts parse spans on the thread that parsed,
-and stays valid JSON when the crawl is interrupted with SIGINT."""
+stays valid JSON when the crawl is interrupted with SIGINT, and with
+--state shows the store writer's commits."""
 import collections
 import json
 import os
@@ -136,6 +137,23 @@ def interrupted(a, tw):
           f"SIGINT: the interrupted trace is valid JSON with transfers ({len(events)} events)")
 
 
+def with_state(a, tw):
+    """--state: the store writer's commits are spans on a thread of their
+    own, and the pages waiting for a commit are a counter."""
+    d = tempfile.mkdtemp(prefix="uvtrace-")
+    events, recs = crawl_with_trace(a, tw, ["--state", os.path.join(d, "state")], "--state")
+    names = {e["tid"]: e["args"]["name"] for e in events
+             if e["ph"] == "M" and e["name"] == "thread_name" and e["pid"] == 1}
+    commits = [e for e in events if e["ph"] == "X" and e["name"] == "commit"]
+    check(commits and all(names.get(e["tid"]) == "store writer thread" for e in commits),
+          f"--state: {len(commits)} commit spans, all on the store writer thread")
+    check(sum(e["args"]["ops"] for e in commits) >= 2 * len(recs),
+          f"--state: the commits applied at least a lease and an ack a record "
+          f"({sum(e['args']['ops'] for e in commits)} ops, {len(recs)} records)")
+    check(any(e["ph"] == "C" and e["name"] == "pages waiting for the store" for e in events),
+          "--state: the counter of pages waiting for the store is sampled")
+
+
 def test():
     a = uvtest.parse_args()
     site = ["--seed", "7", "--hosts", "6", "--pages", "40", "--links", "8", "--page-bytes",
@@ -149,6 +167,7 @@ def test():
         else:
             ev, recs = crawl_with_trace(a, tw, ["-c", "4"], "threads")
             check_trace(ev, "threads", 0, recs, "threads")
+        with_state(a, tw)
     slow = ["--seed", "7", "--hosts", "4", "--pages", "400", "--links", "8", "--latency", "30"]
     with Testweb(a.testweb, slow, log=False) as tw:
         interrupted(a, tw)
