@@ -28,16 +28,6 @@ HOSTS = 4
 LATENCY_MS = 200  # the per-host crawls
 
 
-def max_window_excess(arrivals_us):
-    """Largest count - (burst + rate*t) over all windows [a_i, a_j]."""
-    worst = float("-inf")
-    for i in range(len(arrivals_us)):
-        for j in range(i, len(arrivals_us)):
-            t = (arrivals_us[j] - arrivals_us[i]) / 1e6
-            worst = max(worst, (j - i + 1) - (BURST + RATE * t))
-    return worst
-
-
 def seeds(tw, per_host):
     """Page 0 ("/") to per_host - 1 of every host: all queued at t = 0."""
     return [tw.url(h, "/" if p == 0 else f"/d{p % 10}/p{p}.html")
@@ -67,7 +57,7 @@ def check_rate(a):
     tolerance = RATE * SPREAD_S
     for host, rows in sorted(hosts.items()):
         arrivals = sorted(r["arrival_us"] for r in rows)
-        excess = max_window_excess(arrivals)
+        excess = uvtest.max_window_excess(arrivals, BURST, RATE)
         check(excess <= tolerance,
               f"rate: {host}: {len(rows)} requests, every window within burst + rate*t "
               f"(worst excess {excess:.2f}, tolerance {tolerance:.2f})")

@@ -73,16 +73,6 @@ def crawl_cmd(a, tw, state, records, seeds=True):
     return cmd + ([tw.url()] if seeds else [])
 
 
-def max_window_excess(arrivals_us):
-    """Largest count - (burst + rate*t) over all windows of a host's arrivals."""
-    worst = float("-inf")
-    for i in range(len(arrivals_us)):
-        for j in range(i, len(arrivals_us)):
-            t = (arrivals_us[j] - arrivals_us[i]) / 1e6
-            worst = max(worst, (j - i + 1) - (BURST + RATE * t))
-    return worst
-
-
 def fetched(recs):
     return [r for r in recs if r.get("error") != "aborted"]
 
@@ -149,7 +139,7 @@ def test_kill(a, rng):
     hosts = collections.defaultdict(list)
     for row in log:
         hosts[row["host"]].append(row["arrival_us"])
-    excess = max(max_window_excess(sorted(v)) for v in hosts.values())
+    excess = max(uvtest.max_window_excess(sorted(v), BURST, RATE) for v in hosts.values())
     check(excess <= RATE * SPREAD_S,
           f"rate: every host's requests within {BURST} + {RATE:g}*t over every window, "
           f"across {len(bounds)} runs (worst excess {excess:.2f})")

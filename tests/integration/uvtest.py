@@ -217,6 +217,17 @@ def max_overlap(intervals):
     return peak
 
 
+def max_window_excess(arrivals_us, burst, rate):
+    """Largest count - (burst + rate*t) over all windows [a_i, a_j] of one
+    host's request arrivals (sorted, microseconds): > 0 breaks the rate."""
+    worst = float("-inf")
+    for i in range(len(arrivals_us)):
+        for j in range(i, len(arrivals_us)):
+            t = (arrivals_us[j] - arrivals_us[i]) / 1e6
+            worst = max(worst, (j - i + 1) - (burst + rate * t))
+    return worst
+
+
 def url_key(url):
     """(host, path?query) of a record's URL, as testweb's log names it."""
     rest = url.split("://", 1)[1]
