@@ -80,8 +80,9 @@ typedef struct uc_store_counts {
  * each host, every URL (by id: for the visited set and counts), then the
  * live URLs (QUEUED or LEASED, by id or by depth then id, with their
  * parent's URL).
- * A callback returning non-zero stops the load with that code. Strings
- * are borrowed for the call.
+ * A callback returning non-zero stops the load with that code; a NULL one
+ * is skipped (and a NULL `live` skips that query). Strings are borrowed
+ * for the call.
  */
 typedef struct uc_store_loader {
   bool live_by_depth; /* live URLs by depth then id (a --depth crawl), else by id */

@@ -1120,6 +1120,7 @@ typedef struct restore_ctx {
   uc_crawl *c;
   uint64_t now_ms;
   bool any_live;
+  bool backlog_only; /* live URLs count as backlog; refills bring the windows */
   uc_crawl_restored *out;
 } restore_ctx;
 
@@ -1170,6 +1171,11 @@ static int restore_url(void *ctx, const uc_store_url *u) {
   host_info *h = host_by_id(c, u->host_id);
   if (h != NULL)
     h->pages_queued++;
+  if (h != NULL && rc->backlog_only && (u->state == UC_URL_QUEUED || u->state == UC_URL_LEASED)) {
+    h->backlog++; /* the window is filled by refills once the load is done */
+    c->backlog_total++;
+    rc->out->live++;
+  }
   if (u->state == UC_URL_DONE || u->state == UC_URL_FAILED) {
     rc->out->done++;
     c->dispatched_pages++;
@@ -1197,9 +1203,17 @@ int uc_crawl_restore(uc_crawl *c, uint64_t now_ms, uc_crawl_restored *out) {
   memset(out, 0, sizeof *out);
   if (c->store == NULL)
     return 0;
-  restore_ctx ctx = {.c = c, .now_ms = now_ms, .out = out};
-  uc_store_loader loader = {.live_by_depth = c->cfg->depth >= 0, .scope = restore_scope,
-                            .host = restore_host, .url = restore_url, .live = restore_live};
+  /* Note: without -d, the live URLs need not come in whole: one pass over
+   * every URL (the visited set needs it anyway) counts each host's, and a
+   * refill a host brings its first window, parents joined for those alone.
+   * A 10-million-URL state loaded whole took 31 s to its first fetch. With
+   * -d the live ones are read in, by depth, for the level they are at. */
+  bool by_depth = c->cfg->depth >= 0;
+  restore_ctx ctx = {.c = c, .now_ms = now_ms, .out = out,
+                     .backlog_only = c->window > 0 && !by_depth};
+  uc_store_loader loader = {.live_by_depth = by_depth, .scope = restore_scope,
+                            .host = restore_host, .url = restore_url,
+                            .live = ctx.backlog_only ? NULL : restore_live};
   /* Note: the run that was killed may have just spent a host's burst; a
    * full bucket now would allow burst twice in one window. Every host of
    * a resumed crawl starts empty (those made later too: one made just
@@ -1208,6 +1222,8 @@ int uc_crawl_restore(uc_crawl *c, uint64_t now_ms, uc_crawl_restored *out) {
   int rc = uc_store_load(c->store, &loader, &ctx);
   if (rc == 0 && c->stats.hosts == 0)
     uc_frontier_set_empty_start(c->frontier, false); /* a new crawl: nothing to resume */
+  for (host_info *h = c->hosts; h != NULL && rc == 0 && c->backlog_total > 0; h = h->next)
+    rc = maybe_refill(c, h);
   out->hosts = c->stats.hosts;
   if (rc == 0 && c->cfg->max_pages > 0 && c->dispatched_pages >= c->cfg->max_pages) {
     c->capped = true;

@@ -621,7 +621,7 @@ static int sq_load(uc_store *s, const uc_store_loader *l, void *ctx) {
                   "ORDER BY id",
                   url_row, l, ctx);
   /* The partial index urls_live serves this without a scan of done URLs. */
-  if (rc == 0)
+  if (rc == 0 && l->live != NULL)
     rc = each_row(ss,
                   l->live_by_depth
                       ? "SELECT u.id, u.url, u.parent, u.host, u.depth, u.hops, u.state, u.status, "
