@@ -21,7 +21,7 @@ typedef struct cli_options {
   const char **allow, **deny, **resolve;
   size_t n_allow, n_deny, n_resolve;
   const char *input_file;
-  bool parse_threads_given, seen_given; /* engine-specific options, checked after parsing */
+  bool parse_threads_given, seen_given, sync_given; /* engine-specific options, checked after parsing */
 } cli_options;
 
 /**

@@ -170,9 +170,9 @@ static void trace_job(thr_worker *w, const thr_job *job, const uc_fetch_result *
   tx.parse_start_ns = parse_ns > 0 ? w->tr.parse_start_ns : 0;
   tx.parse_end_ns = w->tr.parse_start_ns + parse_ns;
   tx.end_ns = thr_now_ns();
-  pthread_mutex_lock(&w->eng->trace_lock);
+  thr_lock_lock(&w->eng->trace_lock);
   uc_trace_transfer(w->eng->trace, &tx); /* a failed write is reported at the end */
-  pthread_mutex_unlock(&w->eng->trace_lock);
+  thr_lock_unlock(&w->eng->trace_lock);
 }
 
 static void *worker_main(void *arg) {
@@ -181,9 +181,9 @@ static void *worker_main(void *arg) {
   void *item;
   if (eng->trace != NULL) {
     w->tr.tid = (uint64_t)gettid();
-    pthread_mutex_lock(&eng->trace_lock);
+    thr_lock_lock(&eng->trace_lock);
     uc_trace_name_thread(eng->trace, w->tr.tid, "worker thread");
-    pthread_mutex_unlock(&eng->trace_lock);
+    thr_lock_unlock(&eng->trace_lock);
   }
   while (thr_chan_recv(eng->work, &item) == 0) {
     thr_job *job = item;
@@ -198,12 +198,12 @@ static void *worker_main(void *arg) {
     int rc = work_on(w, job, &r, &parsed, &parse_ns);
     if (eng->trace != NULL)
       trace_job(w, job, &r, parse_ns);
-    pthread_mutex_lock(&eng->crawl_lock);
+    thr_lock_lock(&eng->crawl_lock);
     uc_crawl_fail(eng->crawl, rc);
     uc_crawl_fail(eng->crawl, uc_crawl_complete(eng->crawl, job->fetch, &r, &parsed, parse_ns,
                                                 now_ms()));
-    pthread_cond_signal(&eng->crawl_cv); /* only the dispatcher waits on it */
-    pthread_mutex_unlock(&eng->crawl_lock);
+    thr_cond_signal(&eng->crawl_cv); /* only the dispatcher waits on it */
+    thr_lock_unlock(&eng->crawl_lock);
     uc_parsed_free(&parsed);
     thr_fetch_release(w);
     free(job);
@@ -217,28 +217,28 @@ static void *worker_main(void *arg) {
 
 /* The first signal: stop dispatching, let the transfers finish. */
 static void start_drain(thr_engine *eng) {
-  pthread_mutex_lock(&eng->crawl_lock);
+  thr_lock_lock(&eng->crawl_lock);
   eng->signals++;
   eng->interrupted = 1;
   set_phase(eng, THR_DRAINING);
   uc_crawl_stop(eng->crawl);
   uc_run_draining(eng->crawl, eng->cfg, eng->progress_shown);
   thr_chan_close(eng->work);
-  pthread_cond_signal(&eng->crawl_cv);
-  pthread_mutex_unlock(&eng->crawl_lock);
+  thr_cond_signal(&eng->crawl_cv);
+  thr_lock_unlock(&eng->crawl_lock);
 }
 
 /* The second signal or the drain timeout: cut the transfers. */
 static void start_abort(thr_engine *eng, bool by_signal) {
-  pthread_mutex_lock(&eng->crawl_lock);
+  thr_lock_lock(&eng->crawl_lock);
   eng->signals += by_signal;
   eng->interrupted = 2;
   if (!uc_crawl_stopping(eng->crawl))
     uc_crawl_stop(eng->crawl);
   set_phase(eng, THR_ABORTING);
   thr_chan_close(eng->work);
-  pthread_cond_signal(&eng->crawl_cv);
-  pthread_mutex_unlock(&eng->crawl_lock);
+  thr_cond_signal(&eng->crawl_cv);
+  thr_lock_unlock(&eng->crawl_lock);
 }
 
 typedef struct signal_thread {
@@ -251,9 +251,9 @@ typedef struct signal_thread {
 
 /* SIGINT or SIGTERM: the first drains, the next aborts. */
 static void interrupted(thr_engine *eng, uint64_t *deadline_ns, bool *aborted) {
-  pthread_mutex_lock(&eng->crawl_lock);
+  thr_lock_lock(&eng->crawl_lock);
   bool first = eng->signals == 0 && get_phase(eng) == THR_RUNNING;
-  pthread_mutex_unlock(&eng->crawl_lock);
+  thr_lock_unlock(&eng->crawl_lock);
   if (first) {
     start_drain(eng);
     *deadline_ns = thr_now_ns() + (uint64_t)(eng->cfg->drain_timeout_s * 1e9);
@@ -364,11 +364,11 @@ static void join_workers(thr_engine *eng) {
  * deadline). crawl_lock held. */
 static void wait_until(thr_engine *eng, uint64_t deadline_ms) {
   if (deadline_ms == UINT64_MAX) {
-    pthread_cond_wait(&eng->crawl_cv, &eng->crawl_lock);
+    thr_cond_wait(&eng->crawl_cv, &eng->crawl_lock);
     return;
   }
-  struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
-  pthread_cond_timedwait(&eng->crawl_cv, &eng->crawl_lock, &ts);
+  /* + 1 ns: deadline 0 means "none" to thr_cond_timedwait. */
+  thr_cond_timedwait(&eng->crawl_cv, &eng->crawl_lock, deadline_ms * NS_PER_MS + 1);
 }
 
 /* A fetch that will not reach a worker: hand it back as aborted. */
@@ -383,15 +383,15 @@ static void give_back(thr_engine *eng, uc_fetch *f) {
 static void trace_sample(thr_engine *eng) {
   uint64_t inflight = eng->stats->inflight;
   size_t queued = uc_crawl_queued(eng->crawl);
-  pthread_mutex_unlock(&eng->crawl_lock);
+  thr_lock_unlock(&eng->crawl_lock);
   uint64_t now = thr_now_ns();
   unsigned busy = atomic_load_explicit(&eng->busy, memory_order_relaxed);
-  pthread_mutex_lock(&eng->trace_lock);
+  thr_lock_lock(&eng->trace_lock);
   uc_trace_counter(eng->trace, "in flight", now, (double)inflight);
   uc_trace_counter(eng->trace, "queued", now, (double)queued);
   uc_trace_counter(eng->trace, "busy workers", now, (double)busy);
-  pthread_mutex_unlock(&eng->trace_lock);
-  pthread_mutex_lock(&eng->crawl_lock);
+  thr_lock_unlock(&eng->trace_lock);
+  thr_lock_lock(&eng->crawl_lock);
 }
 
 /* Hand out work until the crawl is over; returns whether a progress line
@@ -400,7 +400,7 @@ static bool dispatch(thr_engine *eng) {
   bool show = eng->cfg->progress && isatty(STDERR_FILENO), shown = false;
   uint64_t next_progress = show ? now_ms() + UC_PROGRESS_MS : UINT64_MAX;
   uint64_t next_sample = eng->trace != NULL ? now_ms() : UINT64_MAX;
-  pthread_mutex_lock(&eng->crawl_lock);
+  thr_lock_lock(&eng->crawl_lock);
   for (;;) {
     if (uc_crawl_fatal(eng->crawl) != 0 && get_phase(eng) == THR_RUNNING)
       set_phase(eng, THR_DRAINING); /* uc_crawl_fail stopped the crawl */
@@ -420,11 +420,11 @@ static bool dispatch(thr_engine *eng) {
         uint64_t out = eng->stats->inflight; /* this job included */
         /* Never block in send holding crawl_lock (see the top); it has
          * room, but a worker completing meanwhile needs the lock. */
-        pthread_mutex_unlock(&eng->crawl_lock);
+        thr_lock_unlock(&eng->crawl_lock);
         rc = thr_chan_send(eng->work, job);
         if (rc == 0 && out > eng->running)
           more_workers(eng); /* no worker was idle for it */
-        pthread_mutex_lock(&eng->crawl_lock);
+        thr_lock_lock(&eng->crawl_lock);
         if (rc != 0) { /* closed by a signal in between */
           give_back(eng, f);
           free(job);
@@ -448,18 +448,18 @@ static bool dispatch(thr_engine *eng) {
     if (now >= next_progress) {
       uc_progress p;
       uc_run_progress_take(eng->crawl, &p);
-      pthread_mutex_unlock(&eng->crawl_lock);
+      thr_lock_unlock(&eng->crawl_lock);
       uc_run_progress_print(stderr, &p, (double)(thr_now_ns() - eng->start_ns) / 1e9);
       shown = true;
       next_progress = now + UC_PROGRESS_MS;
-      pthread_mutex_lock(&eng->crawl_lock);
+      thr_lock_lock(&eng->crawl_lock);
       eng->progress_shown = true;
       continue;
     }
     uint64_t until = wake < next_progress ? wake : next_progress;
     wait_until(eng, until < next_sample ? until : next_sample);
   }
-  pthread_mutex_unlock(&eng->crawl_lock);
+  thr_lock_unlock(&eng->crawl_lock);
   return shown;
 }
 
@@ -471,20 +471,17 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *
   eng->cfg = cfg;
   eng->start_ns = thr_now_ns();
   atomic_init(&eng->phase, THR_RUNNING);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* timed waits use thr_now_ns's clock */
-  pthread_mutex_init(&eng->crawl_lock, NULL);
-  pthread_cond_init(&eng->crawl_cv, &ca);
-  pthread_mutex_init(&eng->trace_lock, NULL);
+  /* crawl_cv's timed waits use thr_now_ns's clock, CLOCK_MONOTONIC. */
+  thr_lock_init(&eng->crawl_lock, cfg->sync, "crawl_lock");
+  thr_cond_init(&eng->crawl_cv, cfg->sync);
+  thr_lock_init(&eng->trace_lock, cfg->sync, "trace_lock");
   eng->trace = env->trace;
   atomic_init(&eng->busy, 0);
-  pthread_condattr_destroy(&ca);
   int rc = thr_check_dns_server(cfg, err, errlen);
   if (rc != 0)
     return rc;
   eng->max_workers = cfg->concurrency > 0 ? cfg->concurrency : 1; /* fitted by the CLI */
-  if ((rc = thr_visited_new(&eng->visited, cfg->seen, cfg->seen_key, 0)) != 0)
+  if ((rc = thr_visited_new(&eng->visited, cfg->seen, cfg->sync, cfg->seen_key, 0)) != 0)
     return rc;
   uc_crawl_opts copts = {.cfg = cfg, .records = env->records, .engine = "threads",
                          .now_ms = now_ms(), .visited = thr_visited_insert,
@@ -495,9 +492,9 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *
   eng->stats = uc_crawl_stats(eng->crawl);
   if ((rc = uc_run_seed(eng->crawl, cfg, now_ms())) != 0)
     return rc;
-  if ((rc = thr_share_init(&eng->share)) != 0)
+  if ((rc = thr_share_init(&eng->share, cfg->sync)) != 0)
     return rc;
-  return thr_chan_new(&eng->work, 1); /* start_worker grows it */
+  return thr_chan_new(&eng->work, 1, cfg->sync); /* start_worker grows it */
 }
 
 static void engine_free(thr_engine *eng) {
@@ -505,9 +502,9 @@ static void engine_free(thr_engine *eng) {
   thr_share_cleanup(&eng->share);
   uc_crawl_free(eng->crawl);
   thr_visited_free(eng->visited);
-  pthread_cond_destroy(&eng->crawl_cv);
-  pthread_mutex_destroy(&eng->crawl_lock);
-  pthread_mutex_destroy(&eng->trace_lock);
+  thr_cond_destroy(&eng->crawl_cv);
+  thr_lock_destroy(&eng->crawl_lock);
+  thr_lock_destroy(&eng->trace_lock);
 }
 
 int thr_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {

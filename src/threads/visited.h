@@ -27,12 +27,14 @@ typedef struct thr_visited thr_visited;
 /**
  * Create an empty set.
  * @param kind      UC_SEEN_MUTEX or UC_SEEN_LOCKFREE.
+ * @param sync      the mutex kind's stripe locks: pthreads' or futex.
  * @param key       the SipHash key (copied).
  * @param lf_log2   lock-free kind: its first table has 2^lf_log2 slots
  *                  (0 = THR_LFSET_DEFAULT_LOG2); it grows from there.
  * @return 0, UC_EINVAL or UC_ENOMEM.
  */
-int thr_visited_new(thr_visited **out, uc_seen_kind kind, const uint64_t key[2], unsigned lf_log2);
+int thr_visited_new(thr_visited **out, uc_seen_kind kind, uc_sync_kind sync, const uint64_t key[2],
+                    unsigned lf_log2);
 
 /** Free the set; NULL is a no-op. No thread may use it any more. */
 void thr_visited_free(thr_visited *v);
