@@ -36,8 +36,14 @@
  *    lock (a worker before it takes crawl_lock, the dispatcher after it
  *    lets crawl_lock go), held to format and write a few lines.
  *
- * Lock order: crawl_lock -> stripe lock (uc_crawl_seed and a redirect's
- * dedup in uc_crawl_complete call the visited set under crawl_lock), and
+ * Every lock and condition variable is a thr_lock / thr_cond (lock.h):
+ * pthreads' or the hand-built futex ones (--sync), each lock named for the
+ * lock-order checker (lockdep.h: "crawl_lock", "trace_lock", "chan.lock",
+ * "visited.stripe", "curl_share.<kind>"), which aborts with both chains
+ * the first time an order below is inverted (debug and test builds).
+ *
+ * Lock order: crawl_lock -> stripe lock (a redirect's dedup in
+ * uc_crawl_complete calls the visited set under crawl_lock), and
  * crawl_lock -> channel lock (thr_chan_close, which never blocks). The
  * channel, stripe and share locks are leaves: code holding one takes no
  * other lock. Every nesting goes from crawl_lock to a leaf, so no cycle
@@ -465,6 +471,20 @@ static bool dispatch(thr_engine *eng) {
 
 /* ---- start and end ---------------------------------------------------- */
 
+#ifdef THR_INVERT_LOCK_ORDER
+/* Under a stripe lock: take crawl_lock unless this thread holds it (the
+ * seeding below); a flag that only the main thread writes, before any
+ * worker starts. */
+static bool seeding;
+static void invert_hook(void *ctx) {
+  thr_engine *eng = ctx;
+  if (seeding)
+    return;
+  thr_lock_lock(&eng->crawl_lock);
+  thr_lock_unlock(&eng->crawl_lock);
+}
+#endif
+
 /* Set up what the crawl needs before any thread starts. */
 static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *env,
                        char *err, size_t errlen) {
@@ -490,8 +510,24 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *
   if (rc != 0)
     return rc;
   eng->stats = uc_crawl_stats(eng->crawl);
+#ifdef THR_INVERT_LOCK_ORDER
+  /* The checker's test build (tests/integration/test_lockdep.py): seeds
+   * are deduplicated under crawl_lock (crawl_lock -> stripe, the
+   * documented order), and every insert takes crawl_lock inside its
+   * stripe lock (stripe -> crawl_lock): the first worker that inserts a
+   * link inverts the order, and the checker must abort right there. */
+  thr_visited_set_hook(eng->visited, invert_hook, eng);
+  thr_lock_lock(&eng->crawl_lock);
+  seeding = true;
+  rc = uc_run_seed(eng->crawl, cfg, now_ms());
+  seeding = false;
+  thr_lock_unlock(&eng->crawl_lock);
+  if (rc != 0)
+    return rc;
+#else
   if ((rc = uc_run_seed(eng->crawl, cfg, now_ms())) != 0)
     return rc;
+#endif
   if ((rc = thr_share_init(&eng->share, cfg->sync)) != 0)
     return rc;
   return thr_chan_new(&eng->work, 1, cfg->sync); /* start_worker grows it */

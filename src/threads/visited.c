@@ -21,7 +21,18 @@ struct thr_visited {
   uc_seen *hasher; /* only its key is read (uc_seen_hash): thread-safe */
   stripe *stripes; /* UC_SEEN_MUTEX: THR_VISITED_STRIPES of them */
   thr_lfset *lf;   /* UC_SEEN_LOCKFREE */
+#ifdef THR_INVERT_LOCK_ORDER
+  void (*under_stripe)(void *ctx); /* the inverted build's hook (visited.h) */
+  void *under_stripe_ctx;
+#endif
 };
+
+#ifdef THR_INVERT_LOCK_ORDER
+void thr_visited_set_hook(thr_visited *v, void (*fn)(void *ctx), void *ctx) {
+  v->under_stripe = fn;
+  v->under_stripe_ctx = ctx;
+}
+#endif
 
 int thr_visited_new(thr_visited **out, uc_seen_kind kind, uc_sync_kind sync, const uint64_t key[2],
                     unsigned lf_log2) {
@@ -90,6 +101,10 @@ int thr_visited_insert_hash(thr_visited *v, uint64_t fp) {
   stripe *s = &v->stripes[fp >> 58];
   thr_lock_lock(&s->lock);
   int rc = uc_seen_insert_hash(s->seen, fp);
+#ifdef THR_INVERT_LOCK_ORDER
+  if (v->under_stripe != NULL)
+    v->under_stripe(v->under_stripe_ctx);
+#endif
   thr_lock_unlock(&s->lock);
   return rc;
 }

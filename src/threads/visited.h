@@ -52,6 +52,16 @@ int thr_visited_insert_hash(thr_visited *v, uint64_t fp);
  */
 int thr_visited_insert(void *ctx, const char *url, size_t len);
 
+#ifdef THR_INVERT_LOCK_ORDER
+/**
+ * The lock-order checker's test build only (uvcrawl-inverted): call fn(ctx)
+ * holding the stripe lock of every insert into the mutex kind, so that
+ * the engine can take crawl_lock inside a stripe lock, the inverse of the
+ * documented order. Set before any thread inserts.
+ */
+void thr_visited_set_hook(thr_visited *v, void (*fn)(void *ctx), void *ctx);
+#endif
+
 /** Fingerprints in the set (exact when no insert runs). */
 size_t thr_visited_count(thr_visited *v);
 
