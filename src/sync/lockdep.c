@@ -18,6 +18,10 @@
 #include "uvcrawl/lockdep.h"
 #include "uvcrawl/sync.h"
 
+/* A release build (meson option lockdep off) has the header's empty
+ * stubs, and nothing here. */
+#if defined(UC_LOCKDEP) && UC_LOCKDEP
+
 #define MAX_CLASSES UC_LOCKDEP_MAX_CLASSES
 
 _Static_assert(MAX_CLASSES <= 64, "successors are a 64-bit mask");
@@ -165,3 +169,5 @@ void uc_lockdep_release(unsigned cls, const void *lock) {
       return;
     }
 }
+
+#endif /* UC_LOCKDEP */

@@ -17,9 +17,10 @@
  *            and within a bound after it.
  * argv[2] (optional) overrides HANDOFFS (the TSan build passes fewer).
  *
- * A lost wake-up shows as a thread that never finishes: every thread is
- * joined with a deadline (WATCHDOG_S), and a late one fails the test with
- * its name instead of hanging it.
+ * A lost wake-up shows as threads that stop making progress: every thread
+ * counts its steps in `progress`, and the main thread joins them in slices
+ * of STALL_S seconds; a slice in which no step was made fails the test
+ * with the thread's name (in about STALL_S seconds, instead of a hang).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,18 +36,31 @@
 #define THREADS 16
 #define ROUNDS 100000
 #define WAITERS 32
-#define WATCHDOG_S 60
+#define STALL_S 5
+#define WATCHDOG_S 60 /* the broadcast case's bound on waiters arriving */
 
 static unsigned long handoffs = 1000000;
+/* Steps made by all threads; relaxed: only compared, never a guard. */
+static atomic_ulong progress;
 
-/* Join t within WATCHDOG_S of start_ns, or fail naming it. */
-static void join_by(pthread_t t, const char *what, uint64_t start_ns) {
-  uint64_t deadline = start_ns / 1000000000u + WATCHDOG_S;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts); /* pthread_timedjoin_np's clock */
-  ts.tv_sec += (time_t)(deadline - uc_sync_now_ns() / 1000000000u);
-  int rc = pthread_timedjoin_np(t, NULL, &ts);
-  CHECK(rc == 0, "%s still blocked after %d s: a lost wake-up (rc %d)", what, WATCHDOG_S, rc);
+static void step(void) {
+  atomic_fetch_add_explicit(&progress, 1, memory_order_relaxed);
+}
+
+/* Join t, failing if a whole STALL_S passes with no thread making a step. */
+static void join_by(pthread_t t, const char *what) {
+  for (;;) {
+    unsigned long before = atomic_load_explicit(&progress, memory_order_relaxed);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* pthread_timedjoin_np's clock */
+    ts.tv_sec += STALL_S;
+    int rc = pthread_timedjoin_np(t, NULL, &ts);
+    if (rc == 0)
+      return;
+    CHECK(atomic_load_explicit(&progress, memory_order_relaxed) != before,
+          "%s and every other thread made no progress for %d s: a lost wake-up", what,
+          STALL_S);
+  }
 }
 
 /* ---- mutex ---------------------------------------------------------- */
@@ -67,6 +81,7 @@ static void *mutex_thread(void *arg) {
     M.counter++;
     atomic_fetch_sub(&M.inside, 1);
     uc_mutex_unlock(&M.m);
+    step();
   }
   return NULL;
 }
@@ -74,11 +89,10 @@ static void *mutex_thread(void *arg) {
 static void case_mutex(void) {
   uc_mutex_init(&M.m, "test.mutex");
   pthread_t t[THREADS];
-  uint64_t start = uc_sync_now_ns();
   for (int i = 0; i < THREADS; i++)
     CHECK(pthread_create(&t[i], NULL, mutex_thread, NULL) == 0, "create");
   for (int i = 0; i < THREADS; i++)
-    join_by(t[i], "a mutex thread", start);
+    join_by(t[i], "a mutex thread");
   CHECK(M.counter == (unsigned long)THREADS * ROUNDS, "counter %lu, expected %lu", M.counter,
         (unsigned long)THREADS * ROUNDS);
   CHECK(atomic_load(&M.overlaps) == 0, "%d overlaps", atomic_load(&M.overlaps));
@@ -102,6 +116,7 @@ static void *ping_thread(void *arg) {
   for (unsigned long i = 0; i < handoffs; i++) {
     uc_sem_post(&S.ping);
     uc_sem_wait(&S.pong);
+    step();
   }
   return NULL;
 }
@@ -119,8 +134,10 @@ static void *pong_thread(void *arg) {
 #define POOL_SIDES 4
 static void *poster_thread(void *arg) {
   (void)arg;
-  for (unsigned long i = 0; i < handoffs / POOL_SIDES; i++)
+  for (unsigned long i = 0; i < handoffs / POOL_SIDES; i++) {
     uc_sem_post(&S.pool);
+    step();
+  }
   return NULL;
 }
 
@@ -129,6 +146,7 @@ static void *taker_thread(void *arg) {
   for (unsigned long i = 0; i < handoffs / POOL_SIDES; i++) {
     uc_sem_wait(&S.pool);
     atomic_fetch_add_explicit(&S.taken, 1, memory_order_relaxed);
+    step();
   }
   return NULL;
 }
@@ -138,22 +156,20 @@ static void case_sem(void) {
   uc_sem_init(&S.pong, 0);
   uc_sem_init(&S.pool, 0);
   pthread_t a, b;
-  uint64_t start = uc_sync_now_ns();
   CHECK(pthread_create(&a, NULL, ping_thread, NULL) == 0, "create");
   CHECK(pthread_create(&b, NULL, pong_thread, NULL) == 0, "create");
-  join_by(a, "the ping thread", start);
-  join_by(b, "the pong thread", start);
+  join_by(a, "the ping thread");
+  join_by(b, "the pong thread");
   CHECK(S.seen_turn == handoffs, "%lu turns of %lu", S.seen_turn, handoffs);
   CHECK(!uc_sem_trywait(&S.ping) && !uc_sem_trywait(&S.pong), "no token left over");
 
   pthread_t t[2 * POOL_SIDES];
-  start = uc_sync_now_ns();
   for (int i = 0; i < POOL_SIDES; i++) {
     CHECK(pthread_create(&t[i], NULL, taker_thread, NULL) == 0, "create");
     CHECK(pthread_create(&t[POOL_SIDES + i], NULL, poster_thread, NULL) == 0, "create");
   }
   for (int i = 0; i < 2 * POOL_SIDES; i++)
-    join_by(t[i], i < POOL_SIDES ? "a taker" : "a poster", start);
+    join_by(t[i], i < POOL_SIDES ? "a taker" : "a poster");
   unsigned long moved = handoffs / POOL_SIDES * POOL_SIDES;
   CHECK(atomic_load(&S.taken) == moved, "%lu taken of %lu", atomic_load(&S.taken), moved);
   CHECK(!uc_sem_trywait(&S.pool), "a token left over");
@@ -183,6 +199,7 @@ static void *producer_thread(void *arg) {
     C.slot = i;
     uc_cond_signal(&C.not_empty);
     uc_mutex_unlock(&C.m);
+    step();
   }
   return NULL;
 }
@@ -198,6 +215,7 @@ static void *consumer_thread(void *arg) {
     C.slot = 0;
     uc_cond_signal(&C.not_full);
     uc_mutex_unlock(&C.m);
+    step();
   }
   return NULL;
 }
@@ -211,6 +229,7 @@ static void *broadcast_waiter(void *arg) {
     uc_cond_wait(&C.go, &C.m);
   C.woken += 2;
   uc_mutex_unlock(&C.m);
+  step();
   return NULL;
 }
 
@@ -220,15 +239,14 @@ static void case_cond(void) {
   uc_cond_init(&C.not_full);
   uc_cond_init(&C.go);
   pthread_t p, c;
-  uint64_t start = uc_sync_now_ns();
   CHECK(pthread_create(&c, NULL, consumer_thread, NULL) == 0, "create");
   CHECK(pthread_create(&p, NULL, producer_thread, NULL) == 0, "create");
-  join_by(p, "the producer", start);
-  join_by(c, "the consumer", start);
+  join_by(p, "the producer");
+  join_by(c, "the consumer");
   CHECK(C.out_of_order == 0 && C.slot == 0, "%lu out of order", C.out_of_order);
 
   pthread_t w[WAITERS];
-  start = uc_sync_now_ns();
+  uint64_t start = uc_sync_now_ns();
   for (int i = 0; i < WAITERS; i++)
     CHECK(pthread_create(&w[i], NULL, broadcast_waiter, NULL) == 0, "create");
   uc_mutex_lock(&C.m);
@@ -240,7 +258,7 @@ static void case_cond(void) {
   uc_cond_broadcast(&C.go);
   uc_mutex_unlock(&C.m);
   for (int i = 0; i < WAITERS; i++)
-    join_by(w[i], "a broadcast waiter", start);
+    join_by(w[i], "a broadcast waiter");
   CHECK(C.woken == WAITERS, "woken %d, expected %d", C.woken, WAITERS);
   uc_mutex_destroy(&C.m);
   printf("ok - cond: %lu hand-offs in order, one broadcast woke %d waiters\n", handoffs,
