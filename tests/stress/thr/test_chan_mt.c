@@ -42,6 +42,7 @@ static struct {
   _Atomic int received;       /* total receptions this round */
   _Atomic int producers_done;
   _Atomic int late_send_ok; /* sends that succeeded after a failed one */
+  atomic_bool closing;      /* set just before thr_chan_close */
 } R;
 
 static void *producer(void *arg) {
@@ -64,8 +65,10 @@ static void *producer(void *arg) {
         failed = true;
       }
     }
-    if (atomic_fetch_add(&R.producers_done, 1) == PRODUCERS - 1)
+    if (atomic_fetch_add(&R.producers_done, 1) == PRODUCERS - 1) {
+      atomic_store(&R.closing, true);
       thr_chan_close(R.ch); /* the last producer ends a plain round */
+    }
     pthread_barrier_wait(&R.end);
   }
 }
@@ -83,6 +86,9 @@ static void *consumer(void *arg) {
       atomic_fetch_add(&R.got[item], 1);
       atomic_fetch_add(&R.received, 1);
     }
+    /* A wake-up with nothing to take (spurious, or stolen by another
+     * receiver) must wait again, never end the receiver early. */
+    CHECK(atomic_load(&R.closing), "recv returned UC_ECLOSED on an open channel");
     pthread_barrier_wait(&R.end);
   }
 }
@@ -107,6 +113,7 @@ int main(int argc, char **argv) {
     atomic_store(&R.received, 0);
     atomic_store(&R.producers_done, 0);
     atomic_store(&R.late_send_ok, 0);
+    atomic_store(&R.closing, false);
     bool close_early = round % 2 == 1;
     int close_after = (int)(rand_r(&seed) % ITEMS);
     pthread_barrier_wait(&R.start);
@@ -115,6 +122,7 @@ int main(int argc, char **argv) {
        * done): a bounded wait on the event, yielding the CPU. */
       while (atomic_load(&R.received) < close_after && atomic_load(&R.producers_done) < PRODUCERS)
         sched_yield();
+      atomic_store(&R.closing, true);
       thr_chan_close(R.ch);
       close_rounds++;
     }
