@@ -27,6 +27,11 @@ typedef enum uc_seen_kind {
   UC_SEEN_LOCKFREE, /* threads engine: open addressing with compare-and-swap */
 } uc_seen_kind;
 
+typedef enum uc_sync_kind {
+  UC_SYNC_PTHREAD, /* threads engine: pthreads' mutexes and condition variables */
+  UC_SYNC_FUTEX,   /* threads engine: the hand-built ones of sync.h */
+} uc_sync_kind;
+
 typedef enum uc_scope {
   UC_SCOPE_HOST,   /* follow links to the seeds' hosts only */
   UC_SCOPE_DOMAIN, /* ... to hosts under the seeds' registrable domains */
@@ -73,6 +78,7 @@ typedef struct uc_config {
   size_t n_seeds;
   uint64_t seen_key[2];      /* key of the visited set's hash */
   uc_seen_kind seen;         /* the threads engine's visited set (--seen) */
+  uc_sync_kind sync;         /* the threads engine's locks (--sync) */
   uint64_t max_files;        /* the open-files limit the crawl runs under; 0: none */
 } uc_config;
 

@@ -22,7 +22,7 @@ enum {
   OPT_PARSE_THREADS, OPT_USER_AGENT, OPT_ROBOTS, OPT_MAX_CRAWL_DELAY, OPT_TIMEOUT,
   OPT_CONNECT_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_MAX_BODY, OPT_RETRIES, OPT_MAX_REDIRECTS,
   OPT_MAX_URL_LENGTH, OPT_MAX_PAGES_PER_HOST, OPT_RESOLVE, OPT_DNS_SERVER, OPT_STATS,
-  OPT_PROGRESS, OPT_SEEN, OPT_TRACE, OPT_RECORD_HEADERS, OPT_STATE, OPT_STATUS,
+  OPT_PROGRESS, OPT_SEEN, OPT_SYNC, OPT_TRACE, OPT_RECORD_HEADERS, OPT_STATE, OPT_STATUS,
   OPT_STATE_OVERRIDE,
 };
 
@@ -57,6 +57,7 @@ static const struct option long_options[] = {
     {"trace", required_argument, NULL, OPT_TRACE},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"seen", required_argument, NULL, OPT_SEEN},
+    {"sync", required_argument, NULL, OPT_SYNC},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"record-headers", no_argument, NULL, OPT_RECORD_HEADERS},
@@ -92,6 +93,8 @@ void cli_usage(FILE *f) {
       "  --parse-threads N         loop engine: parse HTML on N pool threads [0-128]\n"
       "                            (default 0 = inline)\n"
       "  --seen mutex|lockfree     threads engine: the visited set (default mutex)\n"
+      "  --sync pthread|futex      threads engine: pthreads' locks or the hand-built\n"
+      "                            futex ones (default pthread)\n"
       "  --user-agent S            default uvcrawl/" UVCRAWL_VERSION " (+url)\n"
       "  --robots on|off           obey robots.txt (default on)\n"
       "  --max-crawl-delay S       skip hosts asking a longer Crawl-delay [0-86400]\n"
@@ -484,6 +487,15 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
       return complain("bad value for %s: '%s' (mutex or lockfree)", name, arg), -1;
     o->seen_given = true;
     return 0;
+  case OPT_SYNC:
+    if (strcmp(arg, "pthread") == 0)
+      cfg->sync = UC_SYNC_PTHREAD;
+    else if (strcmp(arg, "futex") == 0)
+      cfg->sync = UC_SYNC_FUTEX;
+    else
+      return complain("bad value for %s: '%s' (pthread or futex)", name, arg), -1;
+    o->sync_given = true;
+    return 0;
   case 'q':
     cfg->quiet = true;
     return 0;
@@ -535,6 +547,8 @@ static int check_combination(const cli_options *o) {
     return complain("--parse-threads needs --engine loop%s%s", "", ""), -1;
   if (cfg->engine == UC_ENGINE_LOOP && o->seen_given)
     return complain("--seen needs --engine threads%s%s", "", ""), -1;
+  if (cfg->engine == UC_ENGINE_LOOP && o->sync_given)
+    return complain("--sync needs --engine threads%s%s", "", ""), -1;
   const char *out[3] = {cfg->output, cfg->stats_path, cfg->trace_path};
   const char *what[3] = {"--output", "--stats", "--trace"};
   for (int i = 0; i < 3; i++)

@@ -24,8 +24,8 @@ typedef struct cli_options {
   const char **allow, **deny, **resolve;
   size_t n_allow, n_deny, n_resolve;
   const char *input_file;
-  bool parse_threads_given, seen_given; /* engine-specific options, checked after parsing */
-  bool status, state_override;          /* --status, --state-override */
+  bool parse_threads_given, seen_given, sync_given; /* engine-specific options, checked after parsing */
+  bool status, state_override;                      /* --status, --state-override */
 } cli_options;
 
 /**

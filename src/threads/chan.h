@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include "uvcrawl/config.h" /* uc_sync_kind */
+
 typedef struct thr_chan thr_chan;
 
 /**
@@ -23,9 +25,10 @@ typedef struct thr_chan thr_chan;
  * @param out       receives the channel (owned by the caller, free with
  *                  thr_chan_free).
  * @param capacity  items it holds before send blocks, >= 1.
+ * @param sync      its lock and condition variables: pthreads' or futex.
  * @return 0, UC_EINVAL (capacity 0) or UC_ENOMEM.
  */
-int thr_chan_new(thr_chan **out, size_t capacity);
+int thr_chan_new(thr_chan **out, size_t capacity, uc_sync_kind sync);
 
 /**
  * Make room for at least `capacity` items: a larger ring (at least twice

@@ -36,8 +36,14 @@
  *    lock (a worker before it takes crawl_lock, the dispatcher after it
  *    lets crawl_lock go), held to format and write a few lines.
  *
- * Lock order: crawl_lock -> stripe lock (uc_crawl_seed and a redirect's
- * dedup in uc_crawl_complete call the visited set under crawl_lock), and
+ * Every lock and condition variable is a thr_lock / thr_cond (lock.h):
+ * pthreads' or the hand-built futex ones (--sync), each lock named for the
+ * lock-order checker (lockdep.h: "crawl_lock", "trace_lock", "chan.lock",
+ * "visited.stripe", "curl_share.<kind>"), which aborts with both chains
+ * the first time an order below is inverted (debug and test builds).
+ *
+ * Lock order: crawl_lock -> stripe lock (a redirect's dedup in
+ * uc_crawl_complete calls the visited set under crawl_lock), and
  * crawl_lock -> channel lock (thr_chan_close, which never blocks). The
  * channel, stripe and share locks are leaves: code holding one takes no
  * other lock. Every nesting goes from crawl_lock to a leaf, so no cycle
@@ -177,9 +183,9 @@ static void trace_job(thr_worker *w, const thr_job *job, const uc_fetch_result *
   tx.parse_start_ns = parse_ns > 0 ? w->tr.parse_start_ns : 0;
   tx.parse_end_ns = w->tr.parse_start_ns + parse_ns;
   tx.end_ns = thr_now_ns();
-  pthread_mutex_lock(&w->eng->trace_lock);
+  thr_lock_lock(&w->eng->trace_lock);
   uc_trace_transfer(w->eng->trace, &tx); /* a failed write is reported at the end */
-  pthread_mutex_unlock(&w->eng->trace_lock);
+  thr_lock_unlock(&w->eng->trace_lock);
 }
 
 static void *worker_main(void *arg) {
@@ -188,9 +194,9 @@ static void *worker_main(void *arg) {
   void *item;
   if (eng->trace != NULL) {
     w->tr.tid = (uint64_t)gettid();
-    pthread_mutex_lock(&eng->trace_lock);
+    thr_lock_lock(&eng->trace_lock);
     uc_trace_name_thread(eng->trace, w->tr.tid, "worker thread");
-    pthread_mutex_unlock(&eng->trace_lock);
+    thr_lock_unlock(&eng->trace_lock);
   }
   while (thr_chan_recv(eng->work, &item) == 0) {
     thr_job *job = item;
@@ -205,12 +211,12 @@ static void *worker_main(void *arg) {
     int rc = work_on(w, job, &r, &parsed, &parse_ns);
     if (eng->trace != NULL)
       trace_job(w, job, &r, parse_ns);
-    pthread_mutex_lock(&eng->crawl_lock);
+    thr_lock_lock(&eng->crawl_lock);
     uc_crawl_fail(eng->crawl, rc);
     uc_crawl_fail(eng->crawl, uc_crawl_complete(eng->crawl, job->fetch, &r, &parsed, parse_ns,
                                                 now_ms()));
-    pthread_cond_signal(&eng->crawl_cv); /* only the dispatcher waits on it */
-    pthread_mutex_unlock(&eng->crawl_lock);
+    thr_cond_signal(&eng->crawl_cv); /* only the dispatcher waits on it */
+    thr_lock_unlock(&eng->crawl_lock);
     uc_parsed_free(&parsed);
     thr_fetch_release(w);
     free(job);
@@ -224,28 +230,28 @@ static void *worker_main(void *arg) {
 
 /* The first signal: stop dispatching, let the transfers finish. */
 static void start_drain(thr_engine *eng) {
-  pthread_mutex_lock(&eng->crawl_lock);
+  thr_lock_lock(&eng->crawl_lock);
   eng->signals++;
   eng->interrupted = 1;
   set_phase(eng, THR_DRAINING);
   uc_crawl_stop(eng->crawl);
   uc_run_draining(eng->crawl, eng->cfg, eng->progress_shown);
   thr_chan_close(eng->work);
-  pthread_cond_signal(&eng->crawl_cv);
-  pthread_mutex_unlock(&eng->crawl_lock);
+  thr_cond_signal(&eng->crawl_cv);
+  thr_lock_unlock(&eng->crawl_lock);
 }
 
 /* The second signal or the drain timeout: cut the transfers. */
 static void start_abort(thr_engine *eng, bool by_signal) {
-  pthread_mutex_lock(&eng->crawl_lock);
+  thr_lock_lock(&eng->crawl_lock);
   eng->signals += by_signal;
   eng->interrupted = 2;
   if (!uc_crawl_stopping(eng->crawl))
     uc_crawl_stop(eng->crawl);
   set_phase(eng, THR_ABORTING);
   thr_chan_close(eng->work);
-  pthread_cond_signal(&eng->crawl_cv);
-  pthread_mutex_unlock(&eng->crawl_lock);
+  thr_cond_signal(&eng->crawl_cv);
+  thr_lock_unlock(&eng->crawl_lock);
 }
 
 typedef struct signal_thread {
@@ -258,9 +264,9 @@ typedef struct signal_thread {
 
 /* SIGINT or SIGTERM: the first drains, the next aborts. */
 static void interrupted(thr_engine *eng, uint64_t *deadline_ns, bool *aborted) {
-  pthread_mutex_lock(&eng->crawl_lock);
+  thr_lock_lock(&eng->crawl_lock);
   bool first = eng->signals == 0 && get_phase(eng) == THR_RUNNING;
-  pthread_mutex_unlock(&eng->crawl_lock);
+  thr_lock_unlock(&eng->crawl_lock);
   if (first) {
     start_drain(eng);
     *deadline_ns = thr_now_ns() + (uint64_t)(eng->cfg->drain_timeout_s * 1e9);
@@ -371,11 +377,11 @@ static void join_workers(thr_engine *eng) {
  * deadline). crawl_lock held. */
 static void wait_until(thr_engine *eng, uint64_t deadline_ms) {
   if (deadline_ms == UINT64_MAX) {
-    pthread_cond_wait(&eng->crawl_cv, &eng->crawl_lock);
+    thr_cond_wait(&eng->crawl_cv, &eng->crawl_lock);
     return;
   }
-  struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
-  pthread_cond_timedwait(&eng->crawl_cv, &eng->crawl_lock, &ts);
+  /* + 1 ns: deadline 0 means "none" to thr_cond_timedwait. */
+  thr_cond_timedwait(&eng->crawl_cv, &eng->crawl_lock, deadline_ms * NS_PER_MS + 1);
 }
 
 /* A fetch that will not reach a worker: hand it back as aborted. */
@@ -391,16 +397,16 @@ static void trace_sample(thr_engine *eng) {
   uint64_t inflight = eng->stats->inflight;
   size_t queued = uc_crawl_queued(eng->crawl);
   uint64_t waiting = uc_crawl_busy(eng->crawl) - inflight;
-  pthread_mutex_unlock(&eng->crawl_lock);
+  thr_lock_unlock(&eng->crawl_lock);
   uint64_t now = thr_now_ns();
   unsigned busy = atomic_load_explicit(&eng->busy, memory_order_relaxed);
-  pthread_mutex_lock(&eng->trace_lock);
+  thr_lock_lock(&eng->trace_lock);
   uc_run_trace_store(eng->store, eng->trace, now, waiting, &eng->store_tid);
   uc_trace_counter(eng->trace, "in flight", now, (double)inflight);
   uc_trace_counter(eng->trace, "queued", now, (double)queued);
   uc_trace_counter(eng->trace, "busy workers", now, (double)busy);
-  pthread_mutex_unlock(&eng->trace_lock);
-  pthread_mutex_lock(&eng->crawl_lock);
+  thr_lock_unlock(&eng->trace_lock);
+  thr_lock_lock(&eng->crawl_lock);
 }
 
 /* Hand out work until the crawl is over; returns whether a progress line
@@ -409,7 +415,7 @@ static bool dispatch(thr_engine *eng) {
   bool show = eng->cfg->progress && isatty(STDERR_FILENO), shown = false;
   uint64_t next_progress = show ? now_ms() + UC_PROGRESS_MS : UINT64_MAX;
   uint64_t next_sample = eng->trace != NULL ? now_ms() : UINT64_MAX;
-  pthread_mutex_lock(&eng->crawl_lock);
+  thr_lock_lock(&eng->crawl_lock);
   for (;;) {
     if (uc_crawl_fatal(eng->crawl) != 0 && get_phase(eng) == THR_RUNNING)
       set_phase(eng, THR_DRAINING); /* uc_crawl_fail stopped the crawl */
@@ -429,11 +435,11 @@ static bool dispatch(thr_engine *eng) {
         uint64_t out = eng->stats->inflight; /* this job included */
         /* Never block in send holding crawl_lock (see the top); it has
          * room, but a worker completing meanwhile needs the lock. */
-        pthread_mutex_unlock(&eng->crawl_lock);
+        thr_lock_unlock(&eng->crawl_lock);
         rc = thr_chan_send(eng->work, job);
         if (rc == 0 && out > eng->running)
           more_workers(eng); /* no worker was idle for it */
-        pthread_mutex_lock(&eng->crawl_lock);
+        thr_lock_lock(&eng->crawl_lock);
         if (rc != 0) { /* closed by a signal in between */
           give_back(eng, f);
           free(job);
@@ -457,18 +463,18 @@ static bool dispatch(thr_engine *eng) {
     if (now >= next_progress) {
       uc_progress p;
       uc_run_progress_take(eng->crawl, &p);
-      pthread_mutex_unlock(&eng->crawl_lock);
+      thr_lock_unlock(&eng->crawl_lock);
       uc_run_progress_print(stderr, &p, (double)(thr_now_ns() - eng->start_ns) / 1e9);
       shown = true;
       next_progress = now + UC_PROGRESS_MS;
-      pthread_mutex_lock(&eng->crawl_lock);
+      thr_lock_lock(&eng->crawl_lock);
       eng->progress_shown = true;
       continue;
     }
     uint64_t until = wake < next_progress ? wake : next_progress;
     wait_until(eng, until < next_sample ? until : next_sample);
   }
-  pthread_mutex_unlock(&eng->crawl_lock);
+  thr_lock_unlock(&eng->crawl_lock);
   return shown;
 }
 
@@ -482,9 +488,9 @@ static bool dispatch(thr_engine *eng) {
  * without crawl_lock). */
 static void store_wake(void *ctx) {
   thr_engine *eng = ctx;
-  pthread_mutex_lock(&eng->crawl_lock);
-  pthread_cond_signal(&eng->crawl_cv);
-  pthread_mutex_unlock(&eng->crawl_lock);
+  thr_lock_lock(&eng->crawl_lock);
+  thr_cond_signal(&eng->crawl_cv);
+  thr_lock_unlock(&eng->crawl_lock);
 }
 
 /* On the store's writer thread, before each commit: the records of the
@@ -494,26 +500,37 @@ static int store_pre_commit(void *ctx) {
   return fflush(eng->records);
 }
 
+#ifdef THR_INVERT_LOCK_ORDER
+/* Under a stripe lock: take crawl_lock unless this thread holds it (the
+ * seeding below); a flag that only the main thread writes, before any
+ * worker starts. */
+static bool seeding;
+static void invert_hook(void *ctx) {
+  thr_engine *eng = ctx;
+  if (seeding)
+    return;
+  thr_lock_lock(&eng->crawl_lock);
+  thr_lock_unlock(&eng->crawl_lock);
+}
+#endif
+
 /* Set up what the crawl needs before any thread starts. */
 static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *env,
                        char *err, size_t errlen) {
   eng->cfg = cfg;
   eng->start_ns = thr_now_ns();
   atomic_init(&eng->phase, THR_RUNNING);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* timed waits use thr_now_ns's clock */
-  pthread_mutex_init(&eng->crawl_lock, NULL);
-  pthread_cond_init(&eng->crawl_cv, &ca);
-  pthread_mutex_init(&eng->trace_lock, NULL);
+  /* crawl_cv's timed waits use thr_now_ns's clock, CLOCK_MONOTONIC. */
+  thr_lock_init(&eng->crawl_lock, cfg->sync, "crawl_lock");
+  thr_cond_init(&eng->crawl_cv, cfg->sync);
+  thr_lock_init(&eng->trace_lock, cfg->sync, "trace_lock");
   eng->trace = env->trace;
   atomic_init(&eng->busy, 0);
-  pthread_condattr_destroy(&ca);
   int rc = thr_check_dns_server(cfg, err, errlen);
   if (rc != 0)
     return rc;
   eng->max_workers = cfg->concurrency > 0 ? cfg->concurrency : 1; /* fitted by the CLI */
-  if ((rc = thr_visited_new(&eng->visited, cfg->seen, cfg->seen_key, 0)) != 0)
+  if ((rc = thr_visited_new(&eng->visited, cfg->seen, cfg->sync, cfg->seen_key, 0)) != 0)
     return rc;
   uc_crawl_opts copts = {.cfg = cfg, .records = env->records, .engine = "threads",
                          .now_ms = now_ms(), .visited = thr_visited_insert,
@@ -523,14 +540,30 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *
   if (rc != 0)
     return rc;
   eng->stats = uc_crawl_stats(eng->crawl);
+#ifdef THR_INVERT_LOCK_ORDER
+  /* The checker's test build (tests/integration/test_lockdep.py): seeds
+   * are deduplicated under crawl_lock (crawl_lock -> stripe, the
+   * documented order), and every insert takes crawl_lock inside its
+   * stripe lock (stripe -> crawl_lock): the first worker that inserts a
+   * link inverts the order, and the checker must abort right there. */
+  thr_visited_set_hook(eng->visited, invert_hook, eng);
+  thr_lock_lock(&eng->crawl_lock);
+  seeding = true;
+  rc = uc_run_seed(eng->crawl, cfg, now_ms());
+  seeding = false;
+  thr_lock_unlock(&eng->crawl_lock);
+  if (rc != 0)
+    return rc;
+#else
   if ((rc = uc_run_seed(eng->crawl, cfg, now_ms())) != 0)
     return rc;
+#endif
   eng->records = env->records;
   if ((eng->store = env->store) != NULL)
     uc_store_set_hooks(eng->store, store_wake, store_pre_commit, eng);
-  if ((rc = thr_share_init(&eng->share)) != 0)
+  if ((rc = thr_share_init(&eng->share, cfg->sync)) != 0)
     return rc;
-  return thr_chan_new(&eng->work, 1); /* start_worker grows it */
+  return thr_chan_new(&eng->work, 1, cfg->sync); /* start_worker grows it */
 }
 
 static void engine_free(thr_engine *eng) {
@@ -540,9 +573,9 @@ static void engine_free(thr_engine *eng) {
   thr_share_cleanup(&eng->share);
   uc_crawl_free(eng->crawl);
   thr_visited_free(eng->visited);
-  pthread_cond_destroy(&eng->crawl_cv);
-  pthread_mutex_destroy(&eng->crawl_lock);
-  pthread_mutex_destroy(&eng->trace_lock);
+  thr_cond_destroy(&eng->crawl_cv);
+  thr_lock_destroy(&eng->crawl_lock);
+  thr_lock_destroy(&eng->trace_lock);
 }
 
 int thr_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {

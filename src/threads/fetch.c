@@ -29,17 +29,26 @@
 static void share_lock_cb(CURL *easy, curl_lock_data data, curl_lock_access access, void *userp) {
   thr_share *s = userp;
   assert(data >= 0 && data < CURL_LOCK_DATA_LAST);
-  pthread_mutex_lock(&s->locks[data]);
+  thr_lock_lock(&s->locks[data]);
 }
 
 static void share_unlock_cb(CURL *easy, curl_lock_data data, void *userp) {
   thr_share *s = userp;
-  pthread_mutex_unlock(&s->locks[data]);
+  thr_lock_unlock(&s->locks[data]);
 }
 
-int thr_share_init(thr_share *s) {
+/* The checker's class of each share lock, by curl_lock_data (curl may
+ * nest two kinds; one class each keeps that from looking recursive). */
+static const char *share_lock_name(int kind) {
+  static const char *const names[] = {"curl_share.none", "curl_share.share",
+                                      "curl_share.cookie", "curl_share.dns",
+                                      "curl_share.ssl_session", "curl_share.connect"};
+  return kind < (int)(sizeof names / sizeof names[0]) ? names[kind] : "curl_share.other";
+}
+
+int thr_share_init(thr_share *s, uc_sync_kind sync) {
   for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-    pthread_mutex_init(&s->locks[i], NULL);
+    thr_lock_init(&s->locks[i], sync, share_lock_name(i));
   s->inited = true;
   s->sh = curl_share_init();
   if (s->sh == NULL)
@@ -66,7 +75,7 @@ void thr_share_cleanup(thr_share *s) {
     curl_share_cleanup(s->sh);
   s->sh = NULL;
   for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-    pthread_mutex_destroy(&s->locks[i]);
+    thr_lock_destroy(&s->locks[i]);
   s->inited = false;
 }
 

@@ -19,6 +19,8 @@
  * @param stats    filled with the final counters.
  * The visited set is cfg->seen: UC_SEEN_MUTEX (striped mutexes) or
  * UC_SEEN_LOCKFREE (compare-and-swap into a chain of tables that grows).
+ * Its locks and condition variables are cfg->sync: UC_SYNC_PTHREAD or
+ * UC_SYNC_FUTEX (the hand-built ones of uvcrawl/sync.h; see lock.h).
  * @return the exit code: 0 done, 1 fatal condition, 2 bad configuration,
  *         130 interrupted.
  */

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "chan.h"
+#include "lock.h"
 #include "uvcrawl/buf.h"
 #include "uvcrawl/crawl.h"
 #include "transfer.h"
@@ -39,7 +40,7 @@ typedef struct thr_share {
   CURLSH *sh;
   /* One mutex per curl_lock_data kind; each protects curl's shared data of
    * that kind (curl takes and releases it through lock_cb / unlock_cb). */
-  pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+  thr_lock locks[CURL_LOCK_DATA_LAST];
 } thr_share;
 
 typedef struct thr_worker thr_worker;
@@ -58,8 +59,8 @@ typedef struct thr_engine {
    * interrupted and progress_shown.
    * crawl_cv (with crawl_lock) wakes the dispatcher: a completion, a
    * signal, or a token's time (a timed wait on CLOCK_MONOTONIC). */
-  pthread_mutex_t crawl_lock;
-  pthread_cond_t crawl_cv;
+  thr_lock crawl_lock;
+  thr_cond crawl_cv;
   uc_crawl *crawl;
   const uc_stats *stats; /* the crawl's live counters (read-only) */
   unsigned signals;      /* SIGINT/SIGTERM received */
@@ -83,7 +84,7 @@ typedef struct thr_engine {
    * format and write a few events. busy counts workers with a job (for
    * the trace's counter; relaxed, only maintained with --trace). */
   uc_trace *trace;
-  pthread_mutex_t trace_lock;
+  thr_lock trace_lock;
   uint64_t store_tid; /* the store writer's id once named (under trace_lock) */
   atomic_uint busy;
 } thr_engine;
@@ -113,7 +114,7 @@ struct thr_worker {
 uint64_t thr_now_ns(void);
 
 /* fetch.c */
-int thr_share_init(thr_share *s);
+int thr_share_init(thr_share *s, uc_sync_kind sync);
 void thr_share_cleanup(thr_share *s);
 /* Whether this libcurl can use --dns-server; a one-line reason if not. */
 int thr_check_dns_server(const uc_config *cfg, char *err, size_t errlen);

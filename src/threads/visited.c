@@ -1,18 +1,18 @@
 /* visited.c - striped-mutex and lock-free visited sets (see visited.h). */
 #include "visited.h"
 
-#include <pthread.h>
 #include <stdalign.h>
 #include <stdlib.h>
 
 #include "lfset.h"
+#include "lock.h"
 #include "uvcrawl/error.h"
 #include "uvcrawl/seen.h"
 
 /* One stripe of the mutex kind, on its own cache line so that two stripes'
  * locks do not share a line that bounces between cores. */
 typedef struct stripe {
-  alignas(64) pthread_mutex_t lock; /* protects seen */
+  alignas(64) thr_lock lock; /* protects seen */
   uc_seen *seen;
 } stripe;
 
@@ -21,9 +21,21 @@ struct thr_visited {
   uc_seen *hasher; /* only its key is read (uc_seen_hash): thread-safe */
   stripe *stripes; /* UC_SEEN_MUTEX: THR_VISITED_STRIPES of them */
   thr_lfset *lf;   /* UC_SEEN_LOCKFREE */
+#ifdef THR_INVERT_LOCK_ORDER
+  void (*under_stripe)(void *ctx); /* the inverted build's hook (visited.h) */
+  void *under_stripe_ctx;
+#endif
 };
 
-int thr_visited_new(thr_visited **out, uc_seen_kind kind, const uint64_t key[2], unsigned lf_log2) {
+#ifdef THR_INVERT_LOCK_ORDER
+void thr_visited_set_hook(thr_visited *v, void (*fn)(void *ctx), void *ctx) {
+  v->under_stripe = fn;
+  v->under_stripe_ctx = ctx;
+}
+#endif
+
+int thr_visited_new(thr_visited **out, uc_seen_kind kind, uc_sync_kind sync, const uint64_t key[2],
+                    unsigned lf_log2) {
   if (kind != UC_SEEN_MUTEX && kind != UC_SEEN_LOCKFREE)
     return UC_EINVAL;
   thr_visited *v = calloc(1, sizeof *v);
@@ -41,10 +53,10 @@ int thr_visited_new(thr_visited **out, uc_seen_kind kind, const uint64_t key[2],
     for (size_t i = 0; rc == 0 && i < THR_VISITED_STRIPES; i++) {
       o.expected = 256;
       if ((rc = uc_seen_new(&v->stripes[i].seen, &o)) == 0)
-        pthread_mutex_init(&v->stripes[i].lock, NULL);
+        thr_lock_init(&v->stripes[i].lock, sync, "visited.stripe");
       else
         while (i-- > 0) {
-          pthread_mutex_destroy(&v->stripes[i].lock);
+          thr_lock_destroy(&v->stripes[i].lock);
           uc_seen_free(v->stripes[i].seen);
         }
     }
@@ -66,7 +78,7 @@ void thr_visited_free(thr_visited *v) {
     return;
   if (v->stripes != NULL) {
     for (size_t i = 0; i < THR_VISITED_STRIPES; i++) {
-      pthread_mutex_destroy(&v->stripes[i].lock);
+      thr_lock_destroy(&v->stripes[i].lock);
       uc_seen_free(v->stripes[i].seen);
     }
     free(v->stripes);
@@ -87,9 +99,13 @@ int thr_visited_insert_hash(thr_visited *v, uint64_t fp) {
    * so the stripes' tables stay evenly filled. */
   _Static_assert(THR_VISITED_STRIPES == 64, "the stripe is the top 6 bits");
   stripe *s = &v->stripes[fp >> 58];
-  pthread_mutex_lock(&s->lock);
+  thr_lock_lock(&s->lock);
   int rc = uc_seen_insert_hash(s->seen, fp);
-  pthread_mutex_unlock(&s->lock);
+#ifdef THR_INVERT_LOCK_ORDER
+  if (v->under_stripe != NULL)
+    v->under_stripe(v->under_stripe_ctx);
+#endif
+  thr_lock_unlock(&s->lock);
   return rc;
 }
 
@@ -103,9 +119,9 @@ size_t thr_visited_count(thr_visited *v) {
     return thr_lfset_count(v->lf);
   size_t n = 0;
   for (size_t i = 0; i < THR_VISITED_STRIPES; i++) {
-    pthread_mutex_lock(&v->stripes[i].lock);
+    thr_lock_lock(&v->stripes[i].lock);
     n += uc_seen_count(v->stripes[i].seen);
-    pthread_mutex_unlock(&v->stripes[i].lock);
+    thr_lock_unlock(&v->stripes[i].lock);
   }
   return n;
 }

@@ -27,12 +27,14 @@ typedef struct thr_visited thr_visited;
 /**
  * Create an empty set.
  * @param kind      UC_SEEN_MUTEX or UC_SEEN_LOCKFREE.
+ * @param sync      the mutex kind's stripe locks: pthreads' or futex.
  * @param key       the SipHash key (copied).
  * @param lf_log2   lock-free kind: its first table has 2^lf_log2 slots
  *                  (0 = THR_LFSET_DEFAULT_LOG2); it grows from there.
  * @return 0, UC_EINVAL or UC_ENOMEM.
  */
-int thr_visited_new(thr_visited **out, uc_seen_kind kind, const uint64_t key[2], unsigned lf_log2);
+int thr_visited_new(thr_visited **out, uc_seen_kind kind, uc_sync_kind sync, const uint64_t key[2],
+                    unsigned lf_log2);
 
 /** Free the set; NULL is a no-op. No thread may use it any more. */
 void thr_visited_free(thr_visited *v);
@@ -49,6 +51,16 @@ int thr_visited_insert_hash(thr_visited *v, uint64_t fp);
  * @return 1 new, 0 present, UC_ENOMEM or UC_EFULL.
  */
 int thr_visited_insert(void *ctx, const char *url, size_t len);
+
+#ifdef THR_INVERT_LOCK_ORDER
+/**
+ * The lock-order checker's test build only (uvcrawl-inverted): call fn(ctx)
+ * holding the stripe lock of every insert into the mutex kind, so that
+ * the engine can take crawl_lock inside a stripe lock, the inverse of the
+ * documented order. Set before any thread inserts.
+ */
+void thr_visited_set_hook(thr_visited *v, void (*fn)(void *ctx), void *ctx);
+#endif
 
 /** Fingerprints in the set (exact when no insert runs). */
 size_t thr_visited_count(thr_visited *v);

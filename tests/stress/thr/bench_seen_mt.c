@@ -69,7 +69,7 @@ static double now_s(void) {
 static double measure(int kind, unsigned threads, size_t ops) {
   uint64_t key[2] = {0x1234, 0x5678};
   thr_visited *set;
-  if (thr_visited_new(&set, kind, key, LF_LOG2) != 0) {
+  if (thr_visited_new(&set, kind, UC_SYNC_PTHREAD, key, LF_LOG2) != 0) {
     fputs("cannot create the set\n", stderr);
     exit(1);
   }

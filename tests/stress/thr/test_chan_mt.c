@@ -9,6 +9,7 @@
  * receptions: every item whose send returned 0 must be received exactly
  * once, no other item may appear, and sends after the close must fail.
  * Threads live across rounds; a barrier starts and ends each round.
+ * argv[1] "futex" runs the channel on the hand-built locks (--sync futex).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -33,6 +34,7 @@
 
 static struct {
   pthread_barrier_t start, end;
+  uc_sync_kind sync; /* argv[1]: pthread (default) or futex */
   thr_chan *ch;
   bool quit;                  /* written by main before the start barrier */
   _Atomic int sent_ok[ITEMS]; /* 1 if send returned 0 */
@@ -40,6 +42,7 @@ static struct {
   _Atomic int received;       /* total receptions this round */
   _Atomic int producers_done;
   _Atomic int late_send_ok; /* sends that succeeded after a failed one */
+  atomic_bool closing;      /* set just before thr_chan_close */
 } R;
 
 static void *producer(void *arg) {
@@ -62,8 +65,10 @@ static void *producer(void *arg) {
         failed = true;
       }
     }
-    if (atomic_fetch_add(&R.producers_done, 1) == PRODUCERS - 1)
+    if (atomic_fetch_add(&R.producers_done, 1) == PRODUCERS - 1) {
+      atomic_store(&R.closing, true);
       thr_chan_close(R.ch); /* the last producer ends a plain round */
+    }
     pthread_barrier_wait(&R.end);
   }
 }
@@ -81,12 +86,16 @@ static void *consumer(void *arg) {
       atomic_fetch_add(&R.got[item], 1);
       atomic_fetch_add(&R.received, 1);
     }
+    /* A wake-up with nothing to take (spurious, or stolen by another
+     * receiver) must wait again, never end the receiver early. */
+    CHECK(atomic_load(&R.closing), "recv returned UC_ECLOSED on an open channel");
     pthread_barrier_wait(&R.end);
   }
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   pthread_t tids[PRODUCERS + CONSUMERS];
+  R.sync = argc > 1 && strcmp(argv[1], "futex") == 0 ? UC_SYNC_FUTEX : UC_SYNC_PTHREAD;
   pthread_barrier_init(&R.start, NULL, PRODUCERS + CONSUMERS + 1);
   pthread_barrier_init(&R.end, NULL, PRODUCERS + CONSUMERS + 1);
   for (int i = 0; i < PRODUCERS; i++)
@@ -96,7 +105,7 @@ int main(void) {
   unsigned seed = 20261127;
   int close_rounds = 0, lost_sends = 0;
   for (int round = 0; round < ROUNDS; round++) {
-    CHECK(thr_chan_new(&R.ch, CAPACITY) == 0, "chan_new");
+    CHECK(thr_chan_new(&R.ch, CAPACITY, R.sync) == 0, "chan_new");
     for (int i = 0; i < ITEMS; i++) {
       atomic_store(&R.sent_ok[i], 0);
       atomic_store(&R.got[i], 0);
@@ -104,6 +113,7 @@ int main(void) {
     atomic_store(&R.received, 0);
     atomic_store(&R.producers_done, 0);
     atomic_store(&R.late_send_ok, 0);
+    atomic_store(&R.closing, false);
     bool close_early = round % 2 == 1;
     int close_after = (int)(rand_r(&seed) % ITEMS);
     pthread_barrier_wait(&R.start);
@@ -112,6 +122,7 @@ int main(void) {
        * done): a bounded wait on the event, yielding the CPU. */
       while (atomic_load(&R.received) < close_after && atomic_load(&R.producers_done) < PRODUCERS)
         sched_yield();
+      atomic_store(&R.closing, true);
       thr_chan_close(R.ch);
       close_rounds++;
     }
@@ -143,8 +154,8 @@ int main(void) {
 
   /* Single-threaded edges: capacity 0, FIFO order, try_recv on open. */
   thr_chan *ch;
-  CHECK(thr_chan_new(&ch, 0) == UC_EINVAL, "capacity 0");
-  CHECK(thr_chan_new(&ch, 3) == 0, "new");
+  CHECK(thr_chan_new(&ch, 0, R.sync) == UC_EINVAL, "capacity 0");
+  CHECK(thr_chan_new(&ch, 3, R.sync) == 0, "new");
   void *p = NULL;
   CHECK(thr_chan_try_recv(ch, &p) == UC_EAGAIN, "try_recv on open and empty");
   for (intptr_t i = 1; i <= 3; i++)

@@ -143,7 +143,7 @@ static void make_keys(uint64_t *keys, size_t n, uint64_t seed) {
 
 static void round_of(int round, size_t nkeys, uint64_t *rng) {
   uint64_t key[2] = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
-  CHECK(thr_visited_new(&R.set, UC_SEEN_LOCKFREE, key, FIRST_LOG2) == 0, "visited_new");
+  CHECK(thr_visited_new(&R.set, UC_SEEN_LOCKFREE, UC_SYNC_PTHREAD, key, FIRST_LOG2) == 0, "visited_new");
   R.nkeys = nkeys;
   make_keys(R.keys, nkeys, next_rand(rng));
   for (size_t k = 0; k < nkeys; k++)
@@ -196,7 +196,7 @@ static void growth(void) {
 static void capacity(void) {
   uint64_t key[2] = {1, 2};
   thr_visited *v;
-  CHECK(thr_visited_new(&v, UC_SEEN_LOCKFREE, key, 0) == 0, "visited_new (engine default)");
+  CHECK(thr_visited_new(&v, UC_SEEN_LOCKFREE, UC_SYNC_PTHREAD, key, 0) == 0, "visited_new (engine default)");
   for (uint32_t k = 0; k < CAPACITY_KEYS; k++) {
     uint64_t fp = mix(0x5eed0000ull + k);
     int rc = thr_visited_insert_hash(v, fp);

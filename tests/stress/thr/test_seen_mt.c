@@ -7,7 +7,8 @@
  * spread over the stripes by their top bits. The lock-free set starts at
  * 16 slots, so it grows two or three times in every round while the
  * threads insert. Every thread inserts every key, each in its own order. Threads
- * live across rounds (barriers).
+ * live across rounds (barriers). argv[1] "futex" runs the stripes on the
+ * hand-built locks (--sync futex).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,7 +32,8 @@
 static struct {
   pthread_barrier_t start, end;
   bool quit;
-  int kind; /* UC_SEEN_MUTEX or UC_SEEN_LOCKFREE */
+  int kind;          /* UC_SEEN_MUTEX or UC_SEEN_LOCKFREE */
+  uc_sync_kind sync; /* the mutex kind's stripe locks: argv[1] pthread (default) or futex */
   thr_visited *mset;
   thr_lfset *lf;
   uint64_t keys[KEYS];
@@ -81,7 +83,7 @@ static void run_kind(int kind, const char *name) {
     if (kind == UC_SEEN_LOCKFREE)
       CHECK(thr_lfset_new(&R.lf, LF_LOG2, 0) == 0, "lfset_new");
     else
-      CHECK(thr_visited_new(&R.mset, UC_SEEN_MUTEX, key, 0) == 0, "visited_new");
+      CHECK(thr_visited_new(&R.mset, UC_SEEN_MUTEX, R.sync, key, 0) == 0, "visited_new");
     uint64_t low = splitmix(&rng);
     for (int k = 0; k < KEYS; k++) {
       uint64_t fp;
@@ -157,9 +159,9 @@ static void edges(void) {
 
   uint64_t key[2] = {1, 2};
   thr_visited *v;
-  CHECK(thr_visited_new(&v, 7, key, 0) == UC_EINVAL, "unknown kind");
+  CHECK(thr_visited_new(&v, 7, UC_SYNC_PTHREAD, key, 0) == UC_EINVAL, "unknown kind");
   for (int kind = UC_SEEN_MUTEX; kind <= UC_SEEN_LOCKFREE; kind++) {
-    CHECK(thr_visited_new(&v, kind, key, 10) == 0, "new");
+    CHECK(thr_visited_new(&v, kind, R.sync, key, 10) == 0, "new");
     const char *u = "http://h0001.test/a";
     CHECK(thr_visited_insert(v, u, strlen(u)) == 1, "new URL");
     CHECK(thr_visited_insert(v, u, strlen(u)) == 0, "same URL");
@@ -169,8 +171,9 @@ static void edges(void) {
   printf("ok - edges: lock-free set full at its bound, URL and fingerprint paths agree\n");
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   pthread_t tids[THREADS];
+  R.sync = argc > 1 && strcmp(argv[1], "futex") == 0 ? UC_SYNC_FUTEX : UC_SYNC_PTHREAD;
   pthread_barrier_init(&R.start, NULL, THREADS + 1);
   pthread_barrier_init(&R.end, NULL, THREADS + 1);
   for (int i = 0; i < THREADS; i++)
