@@ -47,7 +47,11 @@
  * crawl_lock -> channel lock (thr_chan_close, which never blocks). The
  * channel, stripe and share locks are leaves: code holding one takes no
  * other lock. Every nesting goes from crawl_lock to a leaf, so no cycle
- * and no deadlock.
+ * and no deadlock. The store (store.h) has locks of its own: the crawl
+ * calls it under crawl_lock (crawl_lock -> the store's queue lock, a
+ * leaf), and its writer thread wakes the dispatcher holding its hook lock
+ * (hook lock -> crawl_lock, store_wake); the engine sets the hooks holding
+ * no lock, so that order has no way back either.
  *
  * Blocking waits:
  *  - the dispatcher never calls thr_chan_send() holding crawl_lock: it
