@@ -11,7 +11,8 @@ cd "$(dirname "$0")"
 PACKAGES=(build-essential pkg-config meson ninja-build python3 curl
   libuv1-dev libcurl4-openssl-dev libc-ares-dev libgumbo-dev zlib1g-dev
   libcmocka-dev dnsmasq-base clang-14 libclang-rt-14-dev wget2 gnuplot-nox time
-  openssl)
+  openssl
+  libssl-dev nginx) # issue 14: TLS versions from OpenSSL; tests put nginx in front of testweb
 
 install_missing() {
   local missing=() p
@@ -23,8 +24,20 @@ install_missing() {
   [ "$(id -u)" -eq 0 ] || sudo=sudo
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
+  # Packages with a daemon (nginx) must not start it as a system service:
+  # the tests start their own on loopback. policy-rc.d exit 101 is Debian's
+  # way to say "no service starts" during this install.
+  local policy=/usr/sbin/policy-rc.d own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    own_policy=1
+  fi
+  local rc=0
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+    "${missing[@]}" >/dev/null || rc=$?
+  [ -z "$own_policy" ] || $sudo rm -f "$policy"
+  return $rc
 }
 
 # build DIR [meson options...]: configure once, then rebuild what changed.

@@ -33,6 +33,13 @@ typedef enum uc_scope {
   UC_SCOPE_ANY,    /* follow every http(s) link */
 } uc_scope;
 
+/* --http1.1 / --http2: the HTTP version curl asks for. */
+typedef enum uc_http_version {
+  UC_HTTP_AUTO, /* what ALPN gives over TLS (HTTP/2 or 1.1), HTTP/1.1 in clear */
+  UC_HTTP_1_1,  /* HTTP/1.1 only */
+  UC_HTTP_2,    /* HTTP/2: ALPN over TLS, an h2c upgrade in clear */
+} uc_http_version;
+
 typedef struct uc_config {
   uc_engine_kind engine;
   unsigned concurrency;      /* transfers in flight (loop) / workers (threads) */
@@ -73,6 +80,14 @@ typedef struct uc_config {
   uint64_t seen_key[2];      /* key of the visited set's hash */
   uc_seen_kind seen;         /* the threads engine's visited set (--seen) */
   uint64_t max_files;        /* the open-files limit the crawl runs under; 0: none */
+  /* TLS, HTTP version, request headers and proxy (issue 14). */
+  const char *ca_cert;       /* --ca-cert: PEM file of trusted CAs; NULL: the system's */
+  bool insecure;             /* --insecure: no certificate or host name check */
+  uc_http_version http_version;
+  const char *const *headers; /* --header "Name: value" lines, sent with every request */
+  size_t n_headers;
+  const char *proxy;         /* --proxy URL, or NULL: curl's default (no proxy unless the
+                                environment names one) */
 } uc_config;
 
 /** Fill `cfg` with the polite defaults of DESIGN.md (no seeds). */

@@ -56,6 +56,10 @@ typedef struct uc_fetch_result {
   /* --record-headers: the final response's headers of UC_RECORD_HEADERS
    * (record.h), NULL where absent; all NULL otherwise. */
   const char *headers[UC_RECORD_HEADER_COUNT];
+  const char *http_version; /* "1.0", "1.1", "2", "3"; NULL when no response arrived */
+  const char *tls_version;  /* "TLSv1.3", ...; NULL without TLS */
+  const char *tls_handshake; /* "full" or "resumed" when this fetch opened a TLS
+                                connection, NULL when it reused one (or had no TLS) */
 } uc_fetch_result;
 
 /**

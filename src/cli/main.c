@@ -228,6 +228,9 @@ int main(int argc, char **argv) {
   }
   if (!cfg->quiet && code != 2)
     uc_stats_print_summary(stderr, &stats, engine);
+  if (cfg->insecure && code != 2) /* said even with --quiet: nothing was verified */
+    fputs("uvcrawl: WARNING: --insecure: TLS certificates and host names were NOT verified\n",
+          stderr);
   curl_global_cleanup();
 out:
   cli_options_free(&opts);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "uvcrawl/error.h"
 #include "uvcrawl/policy.h"
@@ -23,6 +24,8 @@ enum {
   OPT_CONNECT_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_MAX_BODY, OPT_RETRIES, OPT_MAX_REDIRECTS,
   OPT_MAX_URL_LENGTH, OPT_MAX_PAGES_PER_HOST, OPT_RESOLVE, OPT_DNS_SERVER, OPT_STATS,
   OPT_PROGRESS, OPT_SEEN, OPT_TRACE, OPT_RECORD_HEADERS,
+  /* issue 14: TLS, HTTP versions, headers, proxy */
+  OPT_CA_CERT, OPT_INSECURE, OPT_HTTP1_1, OPT_HTTP2, OPT_HEADER, OPT_PROXY,
 };
 
 static const struct option long_options[] = {
@@ -59,6 +62,12 @@ static const struct option long_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"record-headers", no_argument, NULL, OPT_RECORD_HEADERS},
+    {"ca-cert", required_argument, NULL, OPT_CA_CERT},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"http1.1", no_argument, NULL, OPT_HTTP1_1},
+    {"http2", no_argument, NULL, OPT_HTTP2},
+    {"header", required_argument, NULL, OPT_HEADER},
+    {"proxy", required_argument, NULL, OPT_PROXY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -112,6 +121,13 @@ void cli_usage(FILE *f) {
       "  --progress                live status line on stderr (when it is a terminal)\n"
       "  --record-headers          add Location, Content-Length, Last-Modified and ETag\n"
       "                            to each record (\"headers\":{...})\n"
+      "  --ca-cert FILE            trust the CAs of this PEM file (default the system's)\n"
+      "  --insecure                do not verify TLS certificates or host names (the\n"
+      "                            summary says so)\n"
+      "  --http1.1, --http2        ask for this HTTP version (default what TLS's ALPN\n"
+      "                            gives: HTTP/2 or 1.1; 1.1 in clear)\n"
+      "  --header 'NAME: VALUE'    send this header with every request (repeatable)\n"
+      "  --proxy URL               fetch through this proxy (http://, https://, socks5://)\n"
       "  -q, --quiet               no summary on stderr\n"
       "  -v, --verbose             a line on stderr for each URL refused or failed, and why\n"
       "  -h, --help, -V, --version\n"
@@ -483,6 +499,35 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
   case OPT_RECORD_HEADERS:
     cfg->record_headers = true;
     return 0;
+  case OPT_CA_CERT:
+    if (access(arg, R_OK) != 0)
+      return complain("cannot read %s '%s'", name, arg), -1;
+    cfg->ca_cert = arg;
+    return 0;
+  case OPT_INSECURE:
+    cfg->insecure = true;
+    return 0;
+  case OPT_HTTP1_1:
+    cfg->http_version = UC_HTTP_1_1;
+    return 0;
+  case OPT_HTTP2:
+    cfg->http_version = UC_HTTP_2;
+    return 0;
+  case OPT_HEADER: {
+    /* "Name: value" with a token for a name; no line breaks. */
+    size_t nlen = strcspn(arg, ":");
+    bool token = nlen > 0 && arg[nlen] == ':';
+    for (size_t i = 0; token && i < nlen; i++)
+      token = isgraph((unsigned char)arg[i]) && strchr("()<>@,;\\\"/[]?={}", arg[i]) == NULL;
+    if (!token || strpbrk(arg, "\r\n") != NULL)
+      return complain("bad value for %s: '%s' (NAME: VALUE)", name, arg), -1;
+    return push_str(&o->headers, &o->n_headers, arg);
+  }
+  case OPT_PROXY:
+    if (*arg == '\0' || strpbrk(arg, " \r\n") != NULL)
+      return complain("bad value for %s: '%s' (a proxy URL)", name, arg), -1;
+    cfg->proxy = arg;
+    return 0;
   default:
     return -1;
   }
@@ -576,6 +621,8 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
   cfg->n_deny = o->n_deny;
   cfg->resolve = o->resolve;
   cfg->n_resolve = o->n_resolve;
+  cfg->headers = o->headers;
+  cfg->n_headers = o->n_headers;
   if (cfg->burst < 1)
     cfg->burst = 1;
   /* Compile the patterns once here, so a bad one fails before any output. */
@@ -597,5 +644,6 @@ void cli_options_free(cli_options *o) {
   free(o->allow);
   free(o->deny);
   free(o->resolve);
+  free(o->headers);
   memset(o, 0, sizeof *o);
 }

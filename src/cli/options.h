@@ -20,6 +20,8 @@ typedef struct cli_options {
   size_t n_seeds, cap_seeds;
   const char **allow, **deny, **resolve;
   size_t n_allow, n_deny, n_resolve;
+  const char **headers; /* --header values (borrowed from argv) */
+  size_t n_headers;
   const char *input_file;
   bool parse_threads_given, seen_given; /* engine-specific options, checked after parsing */
 } cli_options;

@@ -695,6 +695,9 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
                    .engine = c->engine, .attempts = f->item.attempts};
   if (c->cfg->record_headers && r->status > 0)
     rec.headers = r->headers;
+  rec.http_version = r->http_version;
+  rec.tls_version = r->tls_version;
+  rec.tls_handshake = r->tls_handshake;
   rec.truncated = r->truncated;
   c->stats.truncated += r->truncated;
   uc_fail fail = r->fail;
@@ -746,6 +749,10 @@ int uc_crawl_complete(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_par
   c->stats.inflight--;
   if (r->fail != UC_FAIL_ABORTED)
     c->stats.requests++;
+  if (r->tls_handshake != NULL) {
+    c->stats.tls_handshakes++;
+    c->stats.tls_resumed += strcmp(r->tls_handshake, "resumed") == 0;
+  }
   if (parsed != NULL && parsed->parsed) {
     c->stats.parsed++;
     c->stats.parse_bytes += r->body_len;

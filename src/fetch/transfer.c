@@ -6,6 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
 #include "uvcrawl/error.h"
 #include "uvcrawl/robots.h"
 
@@ -74,13 +77,32 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
   return n;
 }
 
+/* The TLS version and resumption of the connection in use. Note: curl
+ * hands out the SSL pointer only while the transfer owns its connection;
+ * after the transfer the connection sits in the cache and getinfo says
+ * nothing, so this runs from header_cb. A CONNECT through a proxy answers
+ * before the TLS connection exists: then there is no SSL yet and the next
+ * status line tries again. */
+static void read_tls(uc_transfer *t) {
+  struct curl_tlssessioninfo *info = NULL;
+  if (t->tls_version[0] != '\0' ||
+      curl_easy_getinfo(t->easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || info == NULL ||
+      info->backend != CURLSSLBACKEND_OPENSSL || info->internals == NULL)
+    return;
+  SSL *ssl = info->internals;
+  snprintf(t->tls_version, sizeof t->tls_version, "%s", SSL_get_version(ssl));
+  t->tls_resumed = SSL_session_reused(ssl) == 1;
+}
+
 /* CURLOPT_HEADERFUNCTION: cap the headers of one response; a server that
  * sends endless headers is cut off like an endless body. */
 static size_t header_cb(char *data, size_t size, size_t n, void *userp) {
   uc_transfer *t = userp;
   n *= size;
-  if (n > 5 && memcmp(data, "HTTP/", 5) == 0)
+  if (n > 5 && memcmp(data, "HTTP/", 5) == 0) {
     t->header_bytes = 0; /* a new response (after a 1xx or a redirect) */
+    read_tls(t);
+  }
   t->header_bytes += n;
   if (t->header_bytes > UC_MAX_HEADER_BYTES) {
     t->headers_too_big = true;
@@ -121,6 +143,20 @@ static CURLcode set_options(uc_transfer *t, CURL *e, const uc_config *cfg, const
    * RFC 9309 asks crawlers to follow at least five redirects. */
   SET(CURLOPT_FOLLOWLOCATION, robots ? 1L : 0L);
   SET(CURLOPT_MAXREDIRS, 5L);
+  /* TLS and HTTP version. The default lets ALPN choose (HTTP/2 or 1.1). */
+  if (cfg->ca_cert != NULL)
+    SET(CURLOPT_CAINFO, cfg->ca_cert);
+  if (cfg->insecure) {
+    SET(CURLOPT_SSL_VERIFYPEER, 0L);
+    SET(CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (cfg->http_version != UC_HTTP_AUTO)
+    SET(CURLOPT_HTTP_VERSION, cfg->http_version == UC_HTTP_1_1 ? (long)CURL_HTTP_VERSION_1_1
+                                                               : (long)CURL_HTTP_VERSION_2_0);
+  if (t->request_headers != NULL)
+    SET(CURLOPT_HTTPHEADER, t->request_headers);
+  if (cfg->proxy != NULL)
+    SET(CURLOPT_PROXY, cfg->proxy);
 #undef SET
   return rc;
 }
@@ -139,6 +175,12 @@ int uc_transfer_setup(uc_transfer *t, CURL *e, const uc_config *cfg, const uc_fe
     snprintf(entry, sizeof entry, "%s:%d:%s", f->host, f->port, addr);
     if ((t->pin = curl_slist_append(NULL, entry)) == NULL)
       return UC_ENOMEM;
+  }
+  for (size_t i = 0; i < cfg->n_headers; i++) {
+    struct curl_slist *grown = curl_slist_append(t->request_headers, cfg->headers[i]);
+    if (grown == NULL)
+      return UC_ENOMEM;
+    t->request_headers = grown;
   }
   curl_easy_reset(e); /* keeps the handle's connections and caches */
   return uc_transfer_error(set_options(t, e, cfg, f));
@@ -201,6 +243,59 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
     r->fail = UC_FAIL_PROTOCOL;
   if (t->cfg->record_headers && status > 0)
     keep_headers(t, r);
+  if (curl_code == CURLE_PEER_FAILED_VERIFICATION) {
+    long verify = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_SSL_VERIFYRESULT, &verify);
+    r->fail = uc_transfer_cert_fail(verify);
+  }
+  long version = 0, connects = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+  curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
+  r->http_version = status > 0 ? uc_transfer_http_version(version) : NULL;
+  if (t->tls_version[0] != '\0') {
+    r->tls_version = t->tls_version;
+    if (connects > 0)
+      r->tls_handshake = t->tls_resumed ? "resumed" : "full";
+  }
+}
+
+uc_fail uc_transfer_cert_fail(long verify_result) {
+  switch (verify_result) {
+  /* Note: curl (7.88, OpenSSL) checks the host name before it reads the
+   * chain's verify result, which it preset to !X509_V_OK (1, "unspecified"):
+   * a wrong name says 1, whatever the chain. */
+  case X509_V_ERR_UNSPECIFIED:
+  case X509_V_OK:
+  case X509_V_ERR_HOSTNAME_MISMATCH:
+  case X509_V_ERR_IP_ADDRESS_MISMATCH:
+    return UC_FAIL_CERT_WRONG_NAME;
+  case X509_V_ERR_CERT_HAS_EXPIRED:
+  case X509_V_ERR_CERT_NOT_YET_VALID:
+    return UC_FAIL_CERT_EXPIRED;
+  case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+  case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+  case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+  case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+  case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    return UC_FAIL_CERT_UNKNOWN_CA;
+  default:
+    return UC_FAIL_TLS;
+  }
+}
+
+const char *uc_transfer_http_version(long curl_http_version) {
+  switch (curl_http_version) {
+  case CURL_HTTP_VERSION_1_0:
+    return "1.0";
+  case CURL_HTTP_VERSION_1_1:
+    return "1.1";
+  case CURL_HTTP_VERSION_2_0:
+    return "2";
+  case CURL_HTTP_VERSION_3:
+    return "3";
+  default:
+    return NULL;
+  }
 }
 
 void uc_transfer_times(const uc_transfer *t, uc_trace_curl *out) {
@@ -220,6 +315,10 @@ void uc_transfer_times(const uc_transfer *t, uc_trace_curl *out) {
 void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
   curl_slist_free_all(t->pin);
   t->pin = NULL;
+  curl_slist_free_all(t->request_headers);
+  t->request_headers = NULL;
+  t->tls_version[0] = '\0';
+  t->tls_resumed = false;
   if (keep_buffer && t->body.cap <= KEEP_BUFFER_MAX)
     uc_buf_reset(&t->body);
   else
@@ -248,7 +347,10 @@ uc_fail uc_transfer_fail(CURLcode code) {
   case CURLE_PARTIAL_FILE:
     return UC_FAIL_RESET;
   case CURLE_SSL_CONNECT_ERROR:
-  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_PEER_FAILED_VERIFICATION: /* told apart by uc_transfer_collect */
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
     return UC_FAIL_TLS;
   case CURLE_TOO_MANY_REDIRECTS:
     return UC_FAIL_REDIRECTS;

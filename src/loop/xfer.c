@@ -217,11 +217,18 @@ int loop_curl_init(loop_engine *eng) {
    * open-files limit at high -c, so the engine sizes it. */
   if (mc == CURLM_OK)
     mc = curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)eng->max_connects);
-  if (mc != CURLM_OK) {
+  CURLSHcode sc = CURLSHE_OK;
+  if (mc == CURLM_OK && (eng->tls_share = curl_share_init()) == NULL)
+    sc = CURLSHE_NOMEM;
+  if (mc == CURLM_OK && sc == CURLSHE_OK)
+    sc = curl_share_setopt(eng->tls_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  if (mc != CURLM_OK || sc != CURLSHE_OK) {
     curl_multi_cleanup(m);
     eng->multi = NULL;
+    curl_share_cleanup(eng->tls_share);
+    eng->tls_share = NULL;
     uv_close((uv_handle_t *)&eng->curl_timer, NULL);
-    return mc == CURLM_OUT_OF_MEMORY ? UC_ENOMEM : UC_ELIB;
+    return mc == CURLM_OUT_OF_MEMORY || sc == CURLSHE_NOMEM ? UC_ENOMEM : UC_ELIB;
   }
   return 0;
 }
@@ -232,6 +239,10 @@ void loop_curl_close(loop_engine *eng) {
     uv_poll_stop(&cs->poll);
   curl_multi_cleanup(eng->multi);
   eng->multi = NULL;
+  /* Every easy handle is gone by now; a share still in use would say
+   * CURLSHE_IN_USE and be leaked rather than freed under a handle. */
+  if (eng->tls_share != NULL && curl_share_cleanup(eng->tls_share) == CURLSHE_OK)
+    eng->tls_share = NULL;
   while (eng->socks != NULL)
     close_sock(eng->socks);
   uv_close((uv_handle_t *)&eng->curl_timer, NULL);
@@ -320,6 +331,8 @@ static void resolved(loop_xfer *x) {
   int rc = uc_transfer_setup(&x->transfer, x->easy, eng->cfg, x->fetch, x->addr);
   if (rc == 0)
     rc = uc_transfer_error(curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x));
+  if (rc == 0)
+    rc = uc_transfer_error(curl_easy_setopt(x->easy, CURLOPT_SHARE, eng->tls_share));
   if (rc != 0) {
     give_up(x, UC_FAIL_OTHER, rc);
     return;
