@@ -12,7 +12,8 @@ PACKAGES=(build-essential pkg-config meson ninja-build python3 curl
   libuv1-dev libcurl4-openssl-dev libc-ares-dev libgumbo-dev zlib1g-dev
   libcmocka-dev dnsmasq-base clang-14 libclang-rt-14-dev wget2 gnuplot-nox time
   openssl
-  libssl-dev nginx) # issue 14: TLS versions from OpenSSL; tests put nginx in front of testweb
+  libssl-dev nginx # issue 14: TLS versions from OpenSSL; tests put nginx in front of testweb
+  libpsl-dev publicsuffix) # issue 14: --scope domain by the Public Suffix List
 
 install_missing() {
   local missing=() p

@@ -17,6 +17,7 @@ struct uc_policy {
   size_t max_url_length;    /* 0: unlimited */
   uc_seen *scope_names;     /* seed hosts (host scope) or their domains */
   uc_seen *adopted;         /* hosts (or domains) a seed redirected to; the owner's only */
+  struct psl_ctx_st *psl;   /* --scope domain: the Public Suffix List (owned) */
   regex_t *allow;
   size_t n_allow;
   regex_t *deny;
@@ -60,6 +61,8 @@ int uc_policy_new(uc_policy **out, const uc_config *cfg, char *err, size_t errle
   p->scope = cfg->scope;
   p->max_depth = cfg->depth;
   p->max_url_length = cfg->max_url_length;
+  if (p->scope == UC_SCOPE_DOMAIN)
+    p->psl = uc_url_psl_load(); /* NULL: uc_url_domain uses libpsl's own */
   int rc = uc_seen_new(&p->scope_names, NULL);
   if (rc == 0 && (rc = compile_all(&p->allow, cfg->allow, cfg->n_allow, err, errlen)) == 0)
     p->n_allow = cfg->n_allow;
@@ -78,6 +81,7 @@ void uc_policy_free(uc_policy *p) {
     return;
   uc_seen_free(p->scope_names);
   uc_seen_free(p->adopted);
+  uc_url_psl_free(p->psl);
   free_all(p->allow, p->n_allow);
   free_all(p->deny, p->n_deny);
   free(p);
@@ -85,7 +89,7 @@ void uc_policy_free(uc_policy *p) {
 
 /* The name that scope compares: the host itself, or its registrable domain. */
 static const char *scope_name(const uc_policy *p, const char *host) {
-  return p->scope == UC_SCOPE_DOMAIN ? uc_url_domain(host) : host;
+  return p->scope == UC_SCOPE_DOMAIN ? uc_url_domain(p->psl, host) : host;
 }
 
 int uc_policy_add_seed_host(uc_policy *p, const char *host) {

@@ -59,6 +59,42 @@ static void test_checks(void **state) {
   }
 }
 
+/* --scope domain by the Public Suffix List: seeds on a.example.co.uk,
+ * alice.github.io and an address; {host, in scope}. */
+static void test_domain_scope_psl(void **state) {
+  (void)state;
+  static const struct {
+    const char *host;
+    bool in_scope;
+  } cases[] = {
+      {"a.example.co.uk", true},  {"b.example.co.uk", true}, {"example.co.uk", true},
+      {"other.co.uk", false},     /* the last two labels alone would say co.uk: in */
+      {"co.uk", false},
+      {"alice.github.io", true},  {"www.alice.github.io", true},
+      {"bob.github.io", false},   /* github.io is a public suffix: one site per user */
+      {"github.io", false},
+      {"192.0.2.7", true},        {"192.0.2.8", false}, /* an address is its own scope */
+      {"2.7", false},             /* never the address's last two "labels" */
+  };
+  uc_config cfg;
+  uc_config_defaults(&cfg);
+  cfg.scope = UC_SCOPE_DOMAIN;
+  uc_policy *p;
+  char err[128];
+  assert_int_equal(uc_policy_new(&p, &cfg, err, sizeof err), 0);
+  assert_int_equal(uc_policy_add_seed_host(p, "a.example.co.uk"), 0);
+  assert_int_equal(uc_policy_add_seed_host(p, "alice.github.io"), 0);
+  assert_int_equal(uc_policy_add_seed_host(p, "192.0.2.7"), 0);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char url[300];
+    snprintf(url, sizeof url, "http://%s/x", cases[i].host);
+    int got = uc_policy_check(p, url, cases[i].host, 1);
+    if (got != (cases[i].in_scope ? -1 : UC_SKIP_SCOPE))
+      fail_msg("%s: got %d, want %s", cases[i].host, got, cases[i].in_scope ? "in" : "out");
+  }
+  uc_policy_free(p);
+}
+
 static void test_url_length(void **state) {
   (void)state;
   uc_config cfg;
@@ -90,6 +126,7 @@ static void test_bad_regex(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_checks),
+      cmocka_unit_test(test_domain_scope_psl),
       cmocka_unit_test(test_url_length),
       cmocka_unit_test(test_bad_regex),
   };
