@@ -13,7 +13,8 @@ PACKAGES=(build-essential pkg-config meson ninja-build python3 curl
   libcmocka-dev dnsmasq-base clang-14 libclang-rt-14-dev wget2 gnuplot-nox time
   openssl
   libssl-dev nginx # issue 14: TLS versions from OpenSSL; tests put nginx in front of testweb
-  libpsl-dev publicsuffix) # issue 14: --scope domain by the Public Suffix List
+  libpsl-dev publicsuffix # issue 14: --scope domain by the Public Suffix List
+  tinyproxy) # issue 14: --proxy is tested through a real proxy on loopback
 
 install_missing() {
   local missing=() p

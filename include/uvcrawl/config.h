@@ -88,6 +88,13 @@ typedef struct uc_config {
   size_t n_headers;
   const char *proxy;         /* --proxy URL, or NULL: curl's default (no proxy unless the
                                 environment names one) */
+  /* --accept / --reject items: a file extension ("pdf", no dot) judges a
+   * link before it is queued; a Content-Type ("text/html", or "image/" and
+   * a star for every image type) judges a response once its headers arrive. */
+  const char *const *accept;
+  size_t n_accept;
+  const char *const *reject;
+  size_t n_reject;
 } uc_config;
 
 /** Fill `cfg` with the polite defaults of DESIGN.md (no seeds). */

@@ -30,6 +30,7 @@
   X(ROBOTS, "robots")               \
   X(CRAWL_DELAY, "crawl-delay")     \
   X(PROTOCOL, "protocol")           \
+  X(REJECTED_TYPE, "rejected-type") \
   X(ABORTED, "aborted")             \
   X(BAD_URL, "bad-url")             \
   X(OTHER, "other")
@@ -50,6 +51,7 @@ typedef enum uc_fail {
   X(PATTERN, "pattern")              \
   X(URL_LENGTH, "url_length")        \
   X(REPEATED_SEGMENT, "repeated_segment") \
+  X(EXTENSION, "extension")          \
   X(MAX_PAGES, "max_pages")          \
   X(MAX_PAGES_PER_HOST, "max_pages_per_host")
 

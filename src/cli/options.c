@@ -25,7 +25,8 @@ enum {
   OPT_MAX_URL_LENGTH, OPT_MAX_PAGES_PER_HOST, OPT_RESOLVE, OPT_DNS_SERVER, OPT_STATS,
   OPT_PROGRESS, OPT_SEEN, OPT_TRACE, OPT_RECORD_HEADERS,
   /* issue 14: TLS, HTTP versions, headers, proxy */
-  OPT_CA_CERT, OPT_INSECURE, OPT_HTTP1_1, OPT_HTTP2, OPT_HEADER, OPT_PROXY,
+  OPT_CA_CERT, OPT_INSECURE, OPT_HTTP1_1, OPT_HTTP2, OPT_HEADER, OPT_PROXY, OPT_ACCEPT,
+  OPT_REJECT,
 };
 
 static const struct option long_options[] = {
@@ -68,6 +69,8 @@ static const struct option long_options[] = {
     {"http2", no_argument, NULL, OPT_HTTP2},
     {"header", required_argument, NULL, OPT_HEADER},
     {"proxy", required_argument, NULL, OPT_PROXY},
+    {"accept", required_argument, NULL, OPT_ACCEPT},
+    {"reject", required_argument, NULL, OPT_REJECT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -129,6 +132,11 @@ void cli_usage(FILE *f) {
       "                            gives: HTTP/2 or 1.1; 1.1 in clear)\n"
       "  --header 'NAME: VALUE'    send this header with every request (repeatable)\n"
       "  --proxy URL               fetch through this proxy (http://, https://, socks5://)\n"
+      "  --accept LIST, --reject LIST  comma-separated file extensions (pdf,jpg: a link\n"
+      "                            is judged before it is queued; one with no extension\n"
+      "                            passes) and Content-Types (text/html, image/*: a\n"
+      "                            response is judged once its headers arrive, and its\n"
+      "                            body is not read); repeatable\n"
       "  -q, --quiet               no summary on stderr\n"
       "  -v, --verbose             a line on stderr for each URL refused or failed, and why\n"
       "  -h, --help, -V, --version\n"
@@ -364,6 +372,35 @@ static int valid_dns_server(const char *s) {
   return 1;
 }
 
+/* --accept/--reject: "pdf,.JPG,text/html" -> owned items "pdf", "JPG",
+ * "text/html" (a leading dot dropped). An empty item, or a type without a
+ * subtype, is a usage error. */
+static int split_items(const char *name, const char *arg, char ***items, size_t *n) {
+  for (const char *p = arg;;) {
+    size_t len = strcspn(p, ",");
+    const char *item = p[0] == '.' ? p + 1 : p;
+    size_t ilen = len - (size_t)(item - p);
+    const char *slash = memchr(item, '/', ilen);
+    if (ilen == 0 || (slash != NULL && (slash == item || slash + 1 == item + ilen)) ||
+        memchr(item, ' ', ilen) != NULL)
+      return complain("bad value for %s: '%s' (extensions or types, comma-separated)", name,
+                      arg), -1;
+    char **grown = realloc(*items, (*n + 1) * sizeof **items);
+    char *copy = strndup(item, ilen);
+    if (grown != NULL)
+      *items = grown;
+    if (grown == NULL || copy == NULL) {
+      free(copy);
+      fputs("uvcrawl: out of memory\n", stderr);
+      return -1;
+    }
+    (*items)[(*n)++] = copy;
+    if (p[len] == '\0')
+      return 0;
+    p += len + 1;
+  }
+}
+
 static int apply(cli_options *o, int opt, const char *arg, const char *name) {
   uc_config *cfg = &o->cfg;
   uint64_t u;
@@ -524,6 +561,10 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
       return complain("bad value for %s: '%s' (NAME: VALUE)", name, arg), -1;
     return push_str(&o->headers, &o->n_headers, arg);
   }
+  case OPT_ACCEPT:
+    return split_items(name, arg, &o->accept, &o->n_accept);
+  case OPT_REJECT:
+    return split_items(name, arg, &o->reject, &o->n_reject);
   case OPT_PROXY:
     if (*arg == '\0' || strpbrk(arg, " \r\n") != NULL)
       return complain("bad value for %s: '%s' (a proxy URL)", name, arg), -1;
@@ -624,6 +665,10 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
   cfg->n_resolve = o->n_resolve;
   cfg->headers = o->headers;
   cfg->n_headers = o->n_headers;
+  cfg->accept = (const char *const *)o->accept;
+  cfg->n_accept = o->n_accept;
+  cfg->reject = (const char *const *)o->reject;
+  cfg->n_reject = o->n_reject;
   if (cfg->burst < 1)
     cfg->burst = 1;
   /* Compile the patterns once here, so a bad one fails before any output. */
@@ -646,5 +691,11 @@ void cli_options_free(cli_options *o) {
   free(o->deny);
   free(o->resolve);
   free(o->headers);
+  for (size_t i = 0; i < o->n_accept; i++)
+    free(o->accept[i]);
+  free(o->accept);
+  for (size_t i = 0; i < o->n_reject; i++)
+    free(o->reject[i]);
+  free(o->reject);
   memset(o, 0, sizeof *o);
 }

@@ -22,6 +22,8 @@ typedef struct cli_options {
   size_t n_allow, n_deny, n_resolve;
   const char **headers; /* --header values (borrowed from argv) */
   size_t n_headers;
+  char **accept, **reject; /* --accept/--reject items, split at commas (owned) */
+  size_t n_accept, n_reject;
   const char *input_file;
   bool parse_threads_given, seen_given; /* engine-specific options, checked after parsing */
 } cli_options;

@@ -10,6 +10,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "uvcrawl/error.h"
+#include "uvcrawl/policy.h"
 #include "uvcrawl/robots.h"
 
 #define KEEP_BUFFER_MAX (1u << 20) /* a reused body buffer is kept up to this size */
@@ -48,6 +49,16 @@ static bool may_be_html(const char *ct) {
          strncasecmp(ct, "application/xhtml+xml", 21) == 0;
 }
 
+/* --accept/--reject by Content-Type, for a 2xx response (a redirect's or
+ * an error page's type says nothing of the page). */
+static bool type_wanted(uc_transfer *t) {
+  long status = 0;
+  const char *ct = NULL;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
+  return status < 200 || status > 299 || uc_policy_type_ok(t->cfg, ct);
+}
+
 /* CURLOPT_WRITEFUNCTION: keep the body while it may be parsed, and cut it
  * at its bound: --max-body for a page, UC_ROBOTS_MAX_BYTES for a robots.txt
  * whatever --max-body says (RFC 9309 2.5). What arrived up to the bound is
@@ -63,6 +74,10 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
     const char *ct = NULL;
     curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
     t->keep_body = robots || may_be_html(ct);
+    if (!robots && !type_wanted(t)) {
+      t->type_rejected = true; /* --accept/--reject: stop before the body */
+      return 0;
+    }
   }
   size_t part = t->bytes + n > bound ? (size_t)(bound - t->bytes) : n;
   if (t->keep_body && uc_buf_append(&t->body, data, part) != 0) {
@@ -243,6 +258,10 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
     r->fail = UC_FAIL_PROTOCOL;
   if (t->cfg->record_headers && status > 0)
     keep_headers(t, r);
+  /* Also a 2xx with no body, which write_cb never saw. */
+  if (t->type_rejected || (t->fetch->item.kind != UC_KIND_ROBOTS && r->fail == UC_FAIL_NONE &&
+                           !type_wanted(t)))
+    r->fail = UC_FAIL_REJECTED_TYPE;
   if (curl_code == CURLE_PEER_FAILED_VERIFICATION) {
     long verify = 0;
     curl_easy_getinfo(t->easy, CURLINFO_SSL_VERIFYRESULT, &verify);
@@ -327,6 +346,7 @@ void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
   t->bytes = 0;
   t->header_bytes = 0;
   t->keep_body = t->truncated = t->headers_too_big = t->out_of_memory = false;
+  t->type_rejected = false;
   t->fetch = NULL;
 }
 

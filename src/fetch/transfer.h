@@ -41,6 +41,7 @@ typedef struct uc_transfer {
   bool truncated;           /* cut at --max-body (a robots.txt at UC_ROBOTS_MAX_BYTES) */
   bool headers_too_big;     /* cut at UC_MAX_HEADER_BYTES */
   bool out_of_memory;       /* the body could not be kept */
+  bool type_rejected;       /* --accept/--reject refused the Content-Type: body not read */
   bool tls_resumed;         /* the TLS session was resumed (read while connected) */
   char tls_version[16];     /* "TLSv1.3" as OpenSSL names it; "" before TLS is seen */
 } uc_transfer;

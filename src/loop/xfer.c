@@ -305,6 +305,15 @@ static void dns_cb(void *arg, int status, const char *addr) {
 
 /* RESOLVING: ask the cache or c-ares; dns_cb answers later if need be. */
 static void resolve(loop_xfer *x) {
+  /* Note: through --proxy, curl hands the proxy the URL and the proxy
+   * resolves the name; a lookup here would only refuse names that the
+   * proxy knows and this machine does not. */
+  if (x->eng->cfg->proxy != NULL) {
+    x->dns_rc = 0;
+    x->addr[0] = '\0';
+    go(x, XFER_RESOLVED);
+    return;
+  }
   int rc = loop_dns_resolve(x->eng->dns, x->fetch->host, x->fetch->port, x->addr, &x->dns_wait,
                             dns_cb, x, now_ms(x));
   if (rc == UC_EAGAIN)
@@ -328,7 +337,8 @@ static void resolved(loop_xfer *x) {
     give_up(x, UC_FAIL_OTHER, UC_ENOMEM);
     return;
   }
-  int rc = uc_transfer_setup(&x->transfer, x->easy, eng->cfg, x->fetch, x->addr);
+  int rc = uc_transfer_setup(&x->transfer, x->easy, eng->cfg, x->fetch,
+                             x->addr[0] != '\0' ? x->addr : NULL);
   if (rc == 0)
     rc = uc_transfer_error(curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x));
   if (rc == 0)

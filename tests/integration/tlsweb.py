@@ -103,6 +103,20 @@ def wait_listening(port, proc, timeout=20.0):
     raise Failure(f"nginx: timed out waiting for port {port}")
 
 
+def start_listening(cmd, ports):
+    """Start a server in the foreground (its output discarded) and wait,
+    bounded, until it accepts on every port; stopped by its PID if it
+    does not. Returns the Popen; stop it with uvtest.stop()."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for port in ports:
+            wait_listening(port, proc)
+    except Exception:
+        stop(proc, timeout=10)
+        raise
+    return proc
+
+
 # Access log: one line per request, tab-separated.
 LOG_FIELDS = ["msec", "host", "uri", "status", "protocol", "ssl_protocol", "ssl_reused",
               "connection", "connection_requests", "request_time"]
@@ -170,15 +184,9 @@ http {{
             f.write(conf)
 
     def __enter__(self):
-        self.proc = subprocess.Popen(["nginx", "-c", self.conf, "-p", self.dir, "-e",
-                                      self.error_log], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        try:
-            for port in (self.port, self.port_wrong_name, self.port_expired):
-                wait_listening(port, self.proc)
-        except Exception:
-            stop(self.proc, timeout=10)
-            raise
+        self.proc = start_listening(
+            ["nginx", "-c", self.conf, "-p", self.dir, "-e", self.error_log],
+            (self.port, self.port_wrong_name, self.port_expired))
         return self
 
     def __exit__(self, *exc):

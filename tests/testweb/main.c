@@ -16,7 +16,7 @@ enum {
   OPT_EXPECT, OPT_EXPECT_SEED, OPT_EXPECT_SCOPE, OPT_PORT, OPT_ROBOTS,
   OPT_ROBOTS_STATUS, OPT_F5XX, OPT_FRESET, OPT_FSLOW, OPT_FHUGE,
   OPT_FREDIRECT, OPT_FWRONG, OPT_GZIP, OPT_SLOW_BPS, OPT_HUGE_BYTES,
-  OPT_MAX_CONNS, OPT_HELP, OPT_SCHEME, OPT_LINK_PORT
+  OPT_MAX_CONNS, OPT_HELP, OPT_SCHEME, OPT_LINK_PORT, OPT_LOCALHOST
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +51,7 @@ static const struct option long_opts[] = {
   {"help", no_argument, NULL, OPT_HELP},
   {"scheme", required_argument, NULL, OPT_SCHEME},
   {"link-port", required_argument, NULL, OPT_LINK_PORT},
+  {"localhost", required_argument, NULL, OPT_LOCALHOST},
   {NULL, 0, NULL, 0},
 };
 
@@ -76,7 +77,9 @@ static void usage(FILE *fp)
       "  --scheme http|https    scheme of absolute links and --expect URLs (http):\n"
       "                         https when a TLS proxy such as nginx is in front\n"
       "  --link-port N          port in absolute links and --expect URLs (default the\n"
-      "                         listening one, or --port)\n",
+      "                         listening one, or --port)\n"
+      "  --localhost N          serve host N also under the name localhost (for a proxy\n"
+      "                         that resolves names itself; default: 404)\n",
       fp);
 }
 
@@ -219,6 +222,7 @@ int main(int argc, char **argv)
       }
       o.site.https = strcmp(optarg, "https") == 0;
       break;
+    case OPT_LOCALHOST: o.site.localhost = (int)parse_int("localhost", optarg, 1, 9999, 0); break;
     case OPT_LINK_PORT: o.link_port = (int)parse_int("link-port", optarg, 1, 65535, 0); break;
     case OPT_HELP: usage(stdout); free(seeds); free(o.robots_body); return 0;
     default: usage(stderr); free(seeds); free(o.robots_body); return 2;

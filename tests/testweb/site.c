@@ -33,6 +33,8 @@ int tw_site_host_parse(const tw_site_opts *o, const char *host)
   for (size_t i = 0; i < n; i++)
     low[i] = (char)tolower((unsigned char)host[i]);
   low[n] = '\0';
+  if (o->localhost > 0 && o->localhost <= o->hosts && strcmp(low, "localhost") == 0)
+    return o->localhost; /* a name a proxy can resolve on its own */
   if (low[0] != 'h' || strcmp(low + n - 5, ".test") != 0)
     return 0;
   /* Only the canonical spelling (h0007, not h7) names a host. */

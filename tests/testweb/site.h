@@ -34,6 +34,7 @@ typedef struct tw_site_opts {
   int broken_pct;                 /* share of links to /missing/<n>.html */
   int fault_pct[TW_FAULT_COUNT];  /* indexed by tw_fault; NONE unused */
   int https;                      /* --scheme https: absolute links say https */
+  int localhost;                  /* --localhost N: the name "localhost" is hN.test; 0: 404 */
 } tw_site_opts;
 
 /** One link of a page: where it goes and how the HTML spells it. */
