@@ -95,6 +95,9 @@ typedef struct uc_config {
   size_t n_accept;
   const char *const *reject;
   size_t n_reject;
+  bool sitemaps;             /* --sitemaps on: follow robots.txt's Sitemap: lines */
+  const char *const *sitemap_seeds; /* --sitemap URL: sitemaps to start from */
+  size_t n_sitemap_seeds;
 } uc_config;
 
 /** Fill `cfg` with the polite defaults of DESIGN.md (no seeds). */

@@ -30,7 +30,9 @@
 typedef struct uc_crawl uc_crawl;
 
 /* What a fetch is for (uc_frontier_item.kind). */
-enum { UC_KIND_PAGE = 0, UC_KIND_ROBOTS = 1 };
+enum { UC_KIND_PAGE = 0, UC_KIND_ROBOTS = 1, UC_KIND_SITEMAP = 2 };
+/* The kind of a uc_frontier_item.kind, whose higher bits count redirects. */
+#define UC_KIND_OF(k) ((k) & 0xffu)
 
 /** One URL handed to an engine; owned by the engine until complete(). */
 typedef struct uc_fetch {
@@ -79,6 +81,7 @@ typedef struct uc_parsed {
   bool prefiltered;
   size_t accepted;
   size_t found;                      /* unique links before filtering */
+  bool sitemap_index; /* a sitemap index: the links are sitemaps, at the same depth */
   uint64_t skipped[UC_SKIP_COUNT_];  /* filtered out, by reason */
 } uc_parsed;
 
@@ -130,6 +133,13 @@ void uc_crawl_free(uc_crawl *c);
  * @return 0 (also when it was a duplicate), UC_EBADURL, UC_ESCHEME, UC_ENOMEM.
  */
 int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms);
+
+/**
+ * Queue a sitemap (--sitemap URL) at depth 0, as a seed: its host joins the
+ * scope; its URLs are pages at depth 1, an index's sitemaps stay at 0.
+ * @return as uc_crawl_seed().
+ */
+int uc_crawl_seed_sitemap(uc_crawl *c, const char *url, uint64_t now_ms);
 
 /**
  * Take the next URL to fetch, if the gate allows one now.

@@ -16,6 +16,7 @@
 #include "thr.h"
 #include "uvcrawl/buf.h"
 #include "uvcrawl/run.h"
+#include "uvcrawl/sitemap.h"
 #include "uvcrawl/stats.h"
 #include "uvcrawl/trace.h"
 
@@ -208,6 +209,7 @@ int main(int argc, char **argv) {
     code = 1;
     goto out;
   }
+  uc_sitemap_global_init(); /* libxml2, before any parse thread */
   uc_stats stats;
   memset(&stats, 0, sizeof stats);
   const char *engine = cfg->engine == UC_ENGINE_THREADS ? "threads" : "loop";

@@ -26,7 +26,7 @@ enum {
   OPT_PROGRESS, OPT_SEEN, OPT_TRACE, OPT_RECORD_HEADERS,
   /* issue 14: TLS, HTTP versions, headers, proxy */
   OPT_CA_CERT, OPT_INSECURE, OPT_HTTP1_1, OPT_HTTP2, OPT_HEADER, OPT_PROXY, OPT_ACCEPT,
-  OPT_REJECT,
+  OPT_REJECT, OPT_SITEMAP, OPT_SITEMAPS,
 };
 
 static const struct option long_options[] = {
@@ -71,6 +71,8 @@ static const struct option long_options[] = {
     {"proxy", required_argument, NULL, OPT_PROXY},
     {"accept", required_argument, NULL, OPT_ACCEPT},
     {"reject", required_argument, NULL, OPT_REJECT},
+    {"sitemap", required_argument, NULL, OPT_SITEMAP},
+    {"sitemaps", required_argument, NULL, OPT_SITEMAPS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -137,6 +139,9 @@ void cli_usage(FILE *f) {
       "                            passes) and Content-Types (text/html, image/*: a\n"
       "                            response is judged once its headers arrive, and its\n"
       "                            body is not read); repeatable\n"
+      "  --sitemaps on|off         follow the Sitemap: lines of robots.txt (default on)\n"
+      "  --sitemap URL             start from this sitemap (urlset or index, gzip'd or\n"
+      "                            not); repeatable, instead of or beside seed URLs\n"
       "  -q, --quiet               no summary on stderr\n"
       "  -v, --verbose             a line on stderr for each URL refused or failed, and why\n"
       "  -h, --help, -V, --version\n"
@@ -565,6 +570,25 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
     return split_items(name, arg, &o->accept, &o->n_accept);
   case OPT_REJECT:
     return split_items(name, arg, &o->reject, &o->n_reject);
+  case OPT_SITEMAPS:
+    if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+      return complain("bad value for %s: '%s' (on or off)", name, arg), -1;
+    cfg->sitemaps = strcmp(arg, "on") == 0;
+    return 0;
+  case OPT_SITEMAP: {
+    char *norm = NULL;
+    if (strlen(arg) > cfg->max_url_length || uc_url_normalize(arg, &norm) != 0)
+      return complain("bad URL for %s: '%s'", name, arg), -1;
+    char **grown = realloc(o->sitemaps, (o->n_sitemaps + 1) * sizeof *grown);
+    if (grown == NULL) {
+      free(norm);
+      fputs("uvcrawl: out of memory\n", stderr);
+      return -1;
+    }
+    o->sitemaps = grown;
+    o->sitemaps[o->n_sitemaps++] = norm;
+    return 0;
+  }
   case OPT_PROXY:
     if (*arg == '\0' || strpbrk(arg, " \r\n") != NULL)
       return complain("bad value for %s: '%s' (a proxy URL)", name, arg), -1;
@@ -649,7 +673,7 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
       return CLI_USAGE_ERROR;
   if (o->input_file != NULL && read_seed_file(o, o->input_file) != 0)
     return CLI_USAGE_ERROR;
-  if (o->n_seeds == 0) {
+  if (o->n_seeds == 0 && o->n_sitemaps == 0) {
     complain("no seed URL given%s%s", o->input_file ? " (no valid line in the input file)" : "",
              "");
     return CLI_USAGE_ERROR;
@@ -669,6 +693,8 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
   cfg->n_accept = o->n_accept;
   cfg->reject = (const char *const *)o->reject;
   cfg->n_reject = o->n_reject;
+  cfg->sitemap_seeds = (const char *const *)o->sitemaps;
+  cfg->n_sitemap_seeds = o->n_sitemaps;
   if (cfg->burst < 1)
     cfg->burst = 1;
   /* Compile the patterns once here, so a bad one fails before any output. */
@@ -697,5 +723,8 @@ void cli_options_free(cli_options *o) {
   for (size_t i = 0; i < o->n_reject; i++)
     free(o->reject[i]);
   free(o->reject);
+  for (size_t i = 0; i < o->n_sitemaps; i++)
+    free(o->sitemaps[i]);
+  free(o->sitemaps);
   memset(o, 0, sizeof *o);
 }

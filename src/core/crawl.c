@@ -11,6 +11,7 @@
 #include "uvcrawl/buf.h"
 #include "uvcrawl/charset.h"
 #include "uvcrawl/error.h"
+#include "uvcrawl/sitemap.h"
 #include "uvcrawl/policy.h"
 #include "uvcrawl/record.h"
 #include "uvcrawl/robots.h"
@@ -18,7 +19,7 @@
 #include "uvcrawl/url.h"
 
 /* A frontier item's kind carries the redirect hops that led to it. */
-#define KIND_OF(k) ((k)&0xffu)
+#define KIND_OF(k) UC_KIND_OF(k)
 #define HOPS_OF(k) ((k) >> 8)
 #define MAKE_KIND(kind, hops) ((kind) | ((hops) << 8))
 
@@ -197,16 +198,15 @@ static int host_for(uc_crawl *c, const char *url, uint64_t now_ms, uc_fhost **ou
 }
 
 /* Put a URL that passed policy and dedup into the frontier. */
-static int push_url(uc_crawl *c, const char *url, const char *parent, int depth, unsigned hops,
+static int push_url(uc_crawl *c, const char *url, const char *parent, int depth, unsigned kind,
                     uint64_t now_ms) {
   uc_fhost *fh;
   int rc = host_for(c, url, now_ms, &fh);
   if (rc != 0)
     return rc;
   host_info *h = uc_fhost_data(fh);
-  h->pages_queued++;
-  return uc_frontier_push(c->frontier, fh, url, parent, depth, MAKE_KIND(UC_KIND_PAGE, hops), 1,
-                          false, now_ms);
+  h->pages_queued += KIND_OF(kind) == UC_KIND_PAGE;
+  return uc_frontier_push(c->frontier, fh, url, parent, depth, kind, 1, false, now_ms);
 }
 
 /* Hold a link for the next level (--depth crawls go level by level). */
@@ -259,7 +259,7 @@ static int link_policy(const uc_crawl *c, const char *url, int depth, bool owner
 /* Queue a link that passed policy and dedup; the per-host page cap and
  * --max-pages still apply. Returns 1 if queued, 0 if skipped, or < 0. */
 static int queue_link(uc_crawl *c, const char *url, const char *parent, int depth,
-                      unsigned hops, uint64_t now_ms) {
+                      unsigned kind, uint64_t now_ms) {
   int skip = c->capped ? UC_SKIP_MAX_PAGES : -1;
   if (skip < 0 && c->cfg->max_pages_per_host > 0) {
     char *origin = NULL;
@@ -277,7 +277,7 @@ static int queue_link(uc_crawl *c, const char *url, const char *parent, int dept
   }
   int rc = c->cfg->depth >= 0 && depth > c->level
                ? defer_to_next_level(c, url, parent, depth)
-               : push_url(c, url, parent, depth, hops, now_ms);
+               : push_url(c, url, parent, depth, kind, now_ms);
   return rc < 0 ? rc : 1;
 }
 
@@ -289,9 +289,11 @@ static int queue_link(uc_crawl *c, const char *url, const char *parent, int dept
  * for depth, the same URL found later at a smaller depth would be dropped
  * as a duplicate and never fetched.
  */
-static int offer(uc_crawl *c, const char *url, const char *parent, int depth, unsigned hops,
+static int offer(uc_crawl *c, const char *url, const char *parent, int depth, unsigned kind,
                  uint64_t now_ms) {
   int skip = link_policy(c, url, depth, true);
+  if (skip == UC_SKIP_EXTENSION && KIND_OF(kind) == UC_KIND_SITEMAP)
+    skip = -1; /* --accept/--reject extensions judge pages, not sitemap.xml */
   if (skip >= 0) {
     skipped(c, c->stats.skipped, url, skip);
     return 0;
@@ -301,7 +303,7 @@ static int offer(uc_crawl *c, const char *url, const char *parent, int depth, un
     c->stats.skipped[UC_SKIP_SEEN] += rc == 0;
     return rc;
   }
-  return queue_link(c, url, parent, depth, hops, now_ms);
+  return queue_link(c, url, parent, depth, kind, now_ms);
 }
 
 /*
@@ -321,7 +323,10 @@ int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) 
   int rc = 0;
   for (size_t i = 0; i < links->count; i++) {
     char *url = links->urls[i];
-    int skip = rc == 0 ? link_policy(c, url, f->item.depth + 1, false) : UC_SKIP_SEEN;
+    int depth = parsed->sitemap_index ? f->item.depth : f->item.depth + 1;
+    int skip = rc == 0 ? link_policy(c, url, depth, false) : UC_SKIP_SEEN;
+    if (skip == UC_SKIP_EXTENSION && parsed->sitemap_index)
+      skip = -1; /* as offer() */
     if (skip == UC_SKIP_SCOPE) {
       if (out_of_scope == NULL && (out_of_scope = malloc(links->count * sizeof *out_of_scope)) == NULL)
         rc = UC_ENOMEM;
@@ -352,7 +357,17 @@ int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) 
   return rc;
 }
 
+static int seed_kind(uc_crawl *c, const char *url, unsigned kind, uint64_t now_ms);
+
 int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms) {
+  return seed_kind(c, url, UC_KIND_PAGE, now_ms);
+}
+
+int uc_crawl_seed_sitemap(uc_crawl *c, const char *url, uint64_t now_ms) {
+  return seed_kind(c, url, UC_KIND_SITEMAP, now_ms);
+}
+
+static int seed_kind(uc_crawl *c, const char *url, unsigned kind, uint64_t now_ms) {
   char *norm = NULL;
   char host[256];
   int rc = uc_url_normalize(url, &norm);
@@ -361,7 +376,7 @@ int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms) {
   if (rc == 0)
     rc = uc_policy_add_seed_host(c->policy, host);
   if (rc == 0 && (rc = c->visited(c->visited_ctx, norm, strlen(norm))) == 1)
-    rc = push_url(c, norm, NULL, 0, 0, now_ms);
+    rc = push_url(c, norm, NULL, 0, kind, now_ms);
   free(norm);
   return rc < 0 ? rc : 0;
 }
@@ -548,14 +563,33 @@ static bool is_html(const char *content_type, const char *body, size_t len) {
 }
 
 bool uc_crawl_wants_parse(const uc_crawl *c, const uc_fetch *f, const uc_fetch_result *r) {
-  return KIND_OF(f->item.kind) == UC_KIND_PAGE && r->fail == UC_FAIL_NONE && r->status >= 200 &&
-         r->status < 300 && r->body_len > 0 &&
+  bool sitemap = KIND_OF(f->item.kind) == UC_KIND_SITEMAP;
+  return (KIND_OF(f->item.kind) == UC_KIND_PAGE || sitemap) && r->fail == UC_FAIL_NONE &&
+         r->status >= 200 && r->status < 300 && r->body_len > 0 &&
          (c->cfg->depth < 0 || f->item.depth < c->cfg->depth) &&
-         is_html(r->content_type, r->body, r->body_len);
+         (sitemap || is_html(r->content_type, r->body, r->body_len));
+}
+
+/* A sitemap's URLs as the page's links; a file that is no sitemap has
+ * none (it is recorded as fetched, with "links":0). */
+static int parse_sitemap(const uc_fetch *f, const uc_fetch_result *r, uc_parsed *out) {
+  uc_sitemap sm;
+  int rc = uc_sitemap_parse(r->body, r->body_len, r->final_url != NULL ? r->final_url
+                                                                        : f->item.url, &sm);
+  if (rc == UC_ENOMEM)
+    return rc;
+  out->parsed = true;
+  if (rc == 0) {
+    out->links = sm.links;
+    out->sitemap_index = sm.index;
+  }
+  return 0;
 }
 
 int uc_crawl_parse(const uc_fetch *f, const uc_fetch_result *r, uc_parsed *out) {
   memset(out, 0, sizeof *out);
+  if (KIND_OF(f->item.kind) == UC_KIND_SITEMAP)
+    return parse_sitemap(f, r, out);
   const char *base = r->final_url != NULL ? r->final_url : f->item.url;
   char *utf8 = NULL;
   size_t utf8_len = 0;
@@ -575,6 +609,22 @@ void uc_parsed_free(uc_parsed *p) {
 
 static bool retryable(const uc_fetch_result *r);
 static int retry(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t now_ms);
+
+/* --sitemaps on: the Sitemap: lines of a robots.txt, queued as sitemaps
+ * at depth 0 (as seeds are) through the same policy and politeness as
+ * pages; one on another host is out of a host scope, as the protocol
+ * wants (a sitemap names URLs of its own host). */
+static int offer_sitemaps(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t now_ms) {
+  uc_links links;
+  const char *base = r->final_url != NULL ? r->final_url : f->item.url;
+  int rc = uc_sitemap_from_robots(r->body != NULL ? r->body : "", r->body_len, base, &links);
+  for (size_t i = 0; rc == 0 && i < links.count; i++) {
+    int offered = offer(c, links.urls[i], f->item.url, 0, UC_KIND_SITEMAP, now_ms);
+    rc = offered < 0 ? offered : 0;
+  }
+  uc_links_free(&links);
+  return rc;
+}
 
 /* robots.txt came back: decide the host's rules and let its pages go. A
  * server error or a timeout is retried like a page (RFC 9309 2.3.1.4 allows
@@ -622,8 +672,12 @@ static int robots_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint6
     if (c->cfg->rate <= 0 || rate < c->cfg->rate)
       uc_frontier_set_rate(c->frontier, f->item.host, rate, 1.0, now_ms);
   }
+  rc = 0;
+  if (r->fail == UC_FAIL_NONE && r->status >= 200 && r->status < 300 && c->cfg->sitemaps &&
+      !c->stopping)
+    rc = offer_sitemaps(c, f, r, now_ms);
   uc_frontier_release(c->frontier, f->item.host, now_ms);
-  return 0;
+  return rc;
 }
 
 static bool retryable(const uc_fetch_result *r) {
@@ -664,11 +718,14 @@ static long merge_links(uc_crawl *c, const uc_fetch *f, const uc_parsed *parsed,
   if (parsed->prefiltered)
     for (int k = 0; k < UC_SKIP_COUNT_; k++)
       c->stats.skipped[k] += parsed->skipped[k];
+  /* A sitemap index lists sitemaps, at its own depth; anything else, pages. */
+  unsigned kind = parsed->sitemap_index ? UC_KIND_SITEMAP : UC_KIND_PAGE;
+  int depth = parsed->sitemap_index ? f->item.depth : f->item.depth + 1;
   for (size_t i = 0; i < parsed->links.count; i++) {
     const char *url = parsed->links.urls[i];
     int rc = parsed->prefiltered && i < parsed->accepted
-                 ? queue_link(c, url, f->item.url, f->item.depth + 1, 0, now_ms)
-                 : offer(c, url, f->item.url, f->item.depth + 1, 0, now_ms);
+                 ? queue_link(c, url, f->item.url, depth, kind, now_ms)
+                 : offer(c, url, f->item.url, depth, kind, now_ms);
     if (rc < 0)
       return rc;
     fresh += rc;
@@ -723,7 +780,8 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
     } else if (!c->stopping) {
       int rc = f->item.depth == 0 ? adopt_host(c, target) : 0;
       if (rc == 0)
-        rc = offer(c, target, f->item.url, f->item.depth, hops, now_ms);
+        rc = offer(c, target, f->item.url, f->item.depth,
+                   MAKE_KIND(KIND_OF(f->item.kind), hops), now_ms);
       if (rc < 0) {
         free(target);
         return rc;

@@ -12,6 +12,7 @@
 #include "uvcrawl/error.h"
 #include "uvcrawl/policy.h"
 #include "uvcrawl/robots.h"
+#include "uvcrawl/sitemap.h"
 
 #define KEEP_BUFFER_MAX (1u << 20) /* a reused body buffer is kept up to this size */
 
@@ -62,19 +63,21 @@ static bool type_wanted(uc_transfer *t) {
 /* CURLOPT_WRITEFUNCTION: keep the body while it may be parsed, and cut it
  * at its bound: --max-body for a page, UC_ROBOTS_MAX_BYTES for a robots.txt
  * whatever --max-body says (RFC 9309 2.5). What arrived up to the bound is
- * kept and parsed, the rest is not read; the bytes counted are decoded
+ * kept and parsed, the rest is not read (a sitemap's bound is the
+ * protocol's 50 MB); the bytes counted are decoded
  * ones, so a gzip bomb is cut like an endless body. Returning less than n
  * makes curl end the transfer. */
 static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
   uc_transfer *t = userp;
   bool robots = t->fetch->item.kind == UC_KIND_ROBOTS;
-  uint64_t bound = robots ? UC_ROBOTS_MAX_BYTES : t->cfg->max_body;
+  bool sitemap = UC_KIND_OF(t->fetch->item.kind) == UC_KIND_SITEMAP;
+  uint64_t bound = robots ? UC_ROBOTS_MAX_BYTES : sitemap ? UC_SITEMAP_MAX_BYTES : t->cfg->max_body;
   n *= size;
   if (t->bytes == 0 && t->body.len == 0) {
     const char *ct = NULL;
     curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
-    t->keep_body = robots || may_be_html(ct);
-    if (!robots && !type_wanted(t)) {
+    t->keep_body = robots || sitemap || may_be_html(ct);
+    if (!robots && !sitemap && !type_wanted(t)) {
       t->type_rejected = true; /* --accept/--reject: stop before the body */
       return 0;
     }
@@ -259,8 +262,8 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
   if (t->cfg->record_headers && status > 0)
     keep_headers(t, r);
   /* Also a 2xx with no body, which write_cb never saw. */
-  if (t->type_rejected || (t->fetch->item.kind != UC_KIND_ROBOTS && r->fail == UC_FAIL_NONE &&
-                           !type_wanted(t)))
+  if (t->type_rejected || (UC_KIND_OF(t->fetch->item.kind) == UC_KIND_PAGE &&
+                           r->fail == UC_FAIL_NONE && !type_wanted(t)))
     r->fail = UC_FAIL_REJECTED_TYPE;
   if (curl_code == CURLE_PEER_FAILED_VERIFICATION) {
     long verify = 0;
