@@ -15,7 +15,8 @@ PACKAGES=(build-essential pkg-config meson ninja-build python3 curl
   libssl-dev nginx # issue 14: TLS versions from OpenSSL; tests put nginx in front of testweb
   libpsl-dev publicsuffix # issue 14: --scope domain by the Public Suffix List
   tinyproxy # issue 14: --proxy is tested through a real proxy on loopback
-  libxml2-dev) # issue 14: sitemaps are parsed with libxml2
+  libxml2-dev # issue 14: sitemaps are parsed with libxml2
+  groff-base) # issue 14: test_manpage reads docs/uvcrawl.1 with groff
 
 install_missing() {
   local missing=() p
