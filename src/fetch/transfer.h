@@ -25,7 +25,8 @@
 #include "uvcrawl/crawl.h"
 #include "uvcrawl/trace.h"
 
-#define UC_ADDR_MAX 64 /* an address as CURLOPT_RESOLVE wants it, IPv6 in brackets */
+#define UC_ADDR_MAX 64 /* addresses as CURLOPT_RESOLVE wants them: IPv6 in brackets,
+                          several comma-separated ("[::1],127.0.0.1") */
 
 typedef struct uc_transfer {
   CURL *easy;               /* borrowed, set by uc_transfer_setup */
