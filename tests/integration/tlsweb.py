@@ -24,7 +24,7 @@ import time
 
 from uvtest import Failure, stop
 
-HOSTS_IN_CERT = 64  # h0001.test .. h0064.test are named in the certificates
+HOSTS_IN_CERT = 256  # h0001.test .. h0256.test are named in the certificates
 
 
 def _openssl(*args, cwd):
@@ -117,6 +117,15 @@ def start_listening(cmd, ports):
     return proc
 
 
+# Every server block passes requests to testweb over HTTP/1.1 keepalive.
+PROXY = """    location / {
+      proxy_pass http://testweb;
+      proxy_http_version 1.1;
+      proxy_set_header Host $http_host;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }"""
+
 # Access log: one line per request, tab-separated.
 LOG_FIELDS = ["msec", "host", "uri", "status", "protocol", "ssl_protocol", "ssl_reused",
               "connection", "connection_requests", "request_time"]
@@ -129,9 +138,14 @@ class Nginx:
     (which must have been started with --scheme https --link-port PORT,
     where PORT is `port`, known before: see Nginx.ports())."""
 
-    def __init__(self, testweb_port, certs, port=None):
+    def __init__(self, testweb_port, certs, port=None, plain_port=None, workers=1):
+        """plain_port: also listen there without TLS (HTTP/1.1), with the
+        same proxying, so that a benchmark compares TLS with the same hop.
+        workers > 1: a master process and that many workers (the PID held
+        is the master's; stopping it stops them)."""
         self.dir = tempfile.mkdtemp(prefix="uvtest-nginx-")
         self.port = port or free_port()
+        self.plain_port = plain_port
         self.port_wrong_name = free_port()
         self.port_expired = free_port()
         self.access_log = os.path.join(self.dir, "access.log")
@@ -149,20 +163,23 @@ class Nginx:
     ssl_certificate_key {key};
     ssl_protocols TLSv1.3;
     ssl_session_cache shared:tls{port}:1m;
-    location / {{
-      proxy_pass http://testweb;
-      proxy_http_version 1.1;
-      proxy_set_header Host $http_host;
-      proxy_set_header Connection "";
-      proxy_buffering off;
-    }}
+{PROXY}
+  }}"""
+        if plain_port is not None:
+            servers += f"""
+  server {{
+    listen 127.0.0.1:{plain_port};
+    server_name _;
+{PROXY}
   }}"""
         d = self.dir
         conf = f"""daemon off;
-master_process off;
+master_process {"on" if workers > 1 else "off"};
+worker_processes {workers};
 pid {d}/nginx.pid;
 error_log {d}/error.log info;
-events {{ worker_connections 4096; }}
+worker_rlimit_nofile 20000;
+events {{ worker_connections 16384; }}
 http {{
   log_format uvtest {LOG_FORMAT};
   access_log {self.access_log} uvtest;
@@ -175,7 +192,7 @@ http {{
   http2_max_requests 100000;
   upstream testweb {{
     server 127.0.0.1:{testweb_port};
-    keepalive 64;
+    keepalive 512;
   }}{servers}
 }}
 """
@@ -186,7 +203,8 @@ http {{
     def __enter__(self):
         self.proc = start_listening(
             ["nginx", "-c", self.conf, "-p", self.dir, "-e", self.error_log],
-            (self.port, self.port_wrong_name, self.port_expired))
+            (self.port, self.port_wrong_name, self.port_expired) +
+            ((self.plain_port,) if self.plain_port is not None else ()))
         return self
 
     def __exit__(self, *exc):
