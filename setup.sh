@@ -103,7 +103,7 @@ test_all() {
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     run_suites build-asan || status=1
   # ThreadSanitizer: whatever runs more than one thread (suite 'threads').
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp \
     run_suites build-tsan --suite threads || status=1
   # libFuzzer: each target replays its corpus, then fuzzes for 60 s. UB
   # halts the run (tests/fuzz/run.sh sets halt_on_error=1 as well).

@@ -76,6 +76,10 @@ def check_coverage(a, certs):
     check(stats["tls_handshakes"] >= 4 and
           sum(1 for r in recs if r.get("tls_handshake")) == stats["tls_handshakes"],
           f"https: {stats['tls_handshakes']} TLS handshakes counted, one record says each")
+    if a.engine == "loop":  # PIPEWAIT: a host's first transfers wait for ALPN's answer
+        check(stats["tls_handshakes"] == 4 == len(set(r["connection"] for r in h2_log)),
+              f"https: one HTTP/2 connection and handshake per host "
+              f"({stats['tls_handshakes']} for 4 hosts)")
 
     check(rc1 == 0 and set(r["url"] for r in recs1) == want,
           f"--http1.1: exits 0, same {len(want)} URLs ({rc1}: {err1.strip()[-200:]})")
