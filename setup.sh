@@ -11,7 +11,12 @@ cd "$(dirname "$0")"
 PACKAGES=(build-essential pkg-config meson ninja-build python3 curl
   libuv1-dev libcurl4-openssl-dev libc-ares-dev libgumbo-dev zlib1g-dev
   libcmocka-dev dnsmasq-base clang-14 libclang-rt-14-dev wget2 gnuplot-nox time
-  openssl libsqlite3-dev sqlite3)
+  openssl libsqlite3-dev sqlite3
+  libssl-dev nginx # issue 14: TLS versions from OpenSSL; tests put nginx in front of testweb
+  libpsl-dev publicsuffix # issue 14: --scope domain by the Public Suffix List
+  tinyproxy # issue 14: --proxy is tested through a real proxy on loopback
+  libxml2-dev # issue 14: sitemaps are parsed with libxml2
+  groff-base) # issue 14: test_manpage reads docs/uvcrawl.1 with groff
 
 install_missing() {
   local missing=() p
@@ -23,8 +28,20 @@ install_missing() {
   [ "$(id -u)" -eq 0 ] || sudo=sudo
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
+  # Packages with a daemon (nginx) must not start it as a system service:
+  # the tests start their own on loopback. policy-rc.d exit 101 is Debian's
+  # way to say "no service starts" during this install.
+  local policy=/usr/sbin/policy-rc.d own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    own_policy=1
+  fi
+  local rc=0
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+    "${missing[@]}" >/dev/null || rc=$?
+  [ -z "$own_policy" ] || $sudo rm -f "$policy"
+  return $rc
 }
 
 # build DIR [meson options...]: configure once, then rebuild what changed.
@@ -86,7 +103,7 @@ test_all() {
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     run_suites build-asan || status=1
   # ThreadSanitizer: whatever runs more than one thread (suite 'threads').
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp \
     run_suites build-tsan --suite threads || status=1
   # libFuzzer: each target replays its corpus, then fuzzes for 60 s. UB
   # halts the run (tests/fuzz/run.sh sets halt_on_error=1 as well).

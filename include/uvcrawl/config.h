@@ -38,6 +38,13 @@ typedef enum uc_scope {
   UC_SCOPE_ANY,    /* follow every http(s) link */
 } uc_scope;
 
+/* --http1.1 / --http2: the HTTP version curl asks for. */
+typedef enum uc_http_version {
+  UC_HTTP_AUTO, /* what ALPN gives over TLS (HTTP/2 or 1.1), HTTP/1.1 in clear */
+  UC_HTTP_1_1,  /* HTTP/1.1 only */
+  UC_HTTP_2,    /* HTTP/2: ALPN over TLS, an h2c upgrade in clear */
+} uc_http_version;
+
 typedef struct uc_config {
   uc_engine_kind engine;
   unsigned concurrency;      /* transfers in flight (loop) / workers (threads) */
@@ -80,6 +87,24 @@ typedef struct uc_config {
   uc_seen_kind seen;         /* the threads engine's visited set (--seen) */
   uc_sync_kind sync;         /* the threads engine's locks (--sync) */
   uint64_t max_files;        /* the open-files limit the crawl runs under; 0: none */
+  /* TLS, HTTP version, request headers and proxy (issue 14). */
+  const char *ca_cert;       /* --ca-cert: PEM file of trusted CAs; NULL: the system's */
+  bool insecure;             /* --insecure: no certificate or host name check */
+  uc_http_version http_version;
+  const char *const *headers; /* --header "Name: value" lines, sent with every request */
+  size_t n_headers;
+  const char *proxy;         /* --proxy URL, or NULL: curl's default (no proxy unless the
+                                environment names one) */
+  /* --accept / --reject items: a file extension ("pdf", no dot) judges a
+   * link before it is queued; a Content-Type ("text/html", or "image/" and
+   * a star for every image type) judges a response once its headers arrive. */
+  const char *const *accept;
+  size_t n_accept;
+  const char *const *reject;
+  size_t n_reject;
+  bool sitemaps;             /* --sitemaps on: follow robots.txt's Sitemap: lines */
+  const char *const *sitemap_seeds; /* --sitemap URL: sitemaps to start from */
+  size_t n_sitemap_seeds;
 } uc_config;
 
 /** Fill `cfg` with the polite defaults of DESIGN.md (no seeds). */

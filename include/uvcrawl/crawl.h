@@ -31,7 +31,9 @@
 typedef struct uc_crawl uc_crawl;
 
 /* What a fetch is for (uc_frontier_item.kind). */
-enum { UC_KIND_PAGE = 0, UC_KIND_ROBOTS = 1 };
+enum { UC_KIND_PAGE = 0, UC_KIND_ROBOTS = 1, UC_KIND_SITEMAP = 2 };
+/* The kind of a uc_frontier_item.kind, whose higher bits count redirects. */
+#define UC_KIND_OF(k) ((k) & 0xffu)
 
 /** One URL handed to an engine; owned by the engine until complete(). */
 typedef struct uc_fetch {
@@ -57,6 +59,10 @@ typedef struct uc_fetch_result {
   /* --record-headers: the final response's headers of UC_RECORD_HEADERS
    * (record.h), NULL where absent; all NULL otherwise. */
   const char *headers[UC_RECORD_HEADER_COUNT];
+  const char *http_version; /* "1.0", "1.1", "2", "3"; NULL when no response arrived */
+  const char *tls_version;  /* "TLSv1.3", ...; NULL without TLS */
+  const char *tls_handshake; /* "full" or "resumed" when this fetch opened a TLS
+                                connection, NULL when it reused one (or had no TLS) */
 } uc_fetch_result;
 
 /**
@@ -76,6 +82,7 @@ typedef struct uc_parsed {
   bool prefiltered;
   size_t accepted;
   size_t found;                      /* unique links before filtering */
+  bool sitemap_index; /* a sitemap index: the links are sitemaps, at the same depth */
   uint64_t skipped[UC_SKIP_COUNT_];  /* filtered out, by reason */
 } uc_parsed;
 
@@ -131,6 +138,13 @@ void uc_crawl_free(uc_crawl *c);
  * @return 0 (also when it was a duplicate), UC_EBADURL, UC_ESCHEME, UC_ENOMEM.
  */
 int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms);
+
+/**
+ * Queue a sitemap (--sitemap URL) at depth 0, as a seed: its host joins the
+ * scope; its URLs are pages at depth 1, an index's sitemaps stay at 0.
+ * @return as uc_crawl_seed().
+ */
+int uc_crawl_seed_sitemap(uc_crawl *c, const char *url, uint64_t now_ms);
 
 /**
  * Take the next URL to fetch, if the gate allows one now.

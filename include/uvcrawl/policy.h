@@ -59,6 +59,16 @@ int uc_policy_check(const uc_policy *p, const char *url, const char *host, int d
  */
 int uc_policy_adopt_host(uc_policy *p, const char *host);
 
+/**
+ * Whether a response of Content-Type `ct` is wanted under --accept and
+ * --reject (their items with a '/'): a type matches an item equal to its
+ * media type ("text/html" for "text/html; charset=utf-8", any case) or a
+ * major-type item ("image/" and a star). With accept types, one must match; no reject type may.
+ * A response without a Content-Type (NULL or "") passes.
+ * @param cfg  the crawl's settings (borrowed). Pure; any thread.
+ */
+bool uc_policy_type_ok(const uc_config *cfg, const char *ct);
+
 /** uc_policy_check(), with the adopted hosts in scope too; the owner's only. */
 int uc_policy_check_owner(const uc_policy *p, const char *url, const char *host, int depth);
 

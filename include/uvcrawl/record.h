@@ -56,6 +56,9 @@ typedef struct uc_record {
   /* --record-headers: UC_RECORD_HEADER_COUNT values, NULL where absent;
    * the array NULL -> no key. */
   const char *const *headers;
+  const char *http_version;  /* "1.1", "2", ...; NULL -> no key */
+  const char *tls_version;   /* "TLSv1.3", ...; NULL -> no key */
+  const char *tls_handshake; /* "full" or "resumed" for a new TLS connection; NULL -> no key */
 } uc_record;
 
 /**
@@ -66,7 +69,8 @@ typedef struct uc_record {
  *
  * Keys, in this order: url, final_url, status, depth, parent, content_type,
  * bytes, fetch_ms, links, new_links, error, engine, attempts, and then, only
- * when it is set, cause, "truncated":true, and headers (an object of the headers present,
+ * when it is set, http_version, tls_version, tls_handshake, cause,
+ * "truncated":true, and headers (an object of the headers present,
  * by lower-case name: {"content-length":"512","etag":"\"x\""}). fetch_ms has
  * one decimal ("12.3"; independent of the C locale); a non-finite value is
  * null. A NULL url or engine is written as null too. The line never holds a

@@ -22,11 +22,15 @@
   X(TIMEOUT, "timeout")             \
   X(RESET, "reset")                 \
   X(TLS, "tls")                     \
+  X(CERT_UNKNOWN_CA, "cert-unknown-ca") \
+  X(CERT_EXPIRED, "cert-expired")   \
+  X(CERT_WRONG_NAME, "cert-wrong-name") \
   X(HEADERS, "headers-too-large")   \
   X(REDIRECTS, "too-many-redirects") \
   X(ROBOTS, "robots")               \
   X(CRAWL_DELAY, "crawl-delay")     \
   X(PROTOCOL, "protocol")           \
+  X(REJECTED_TYPE, "rejected-type") \
   X(ABORTED, "aborted")             \
   X(BAD_URL, "bad-url")             \
   X(OTHER, "other")
@@ -47,6 +51,7 @@ typedef enum uc_fail {
   X(PATTERN, "pattern")              \
   X(URL_LENGTH, "url_length")        \
   X(REPEATED_SEGMENT, "repeated_segment") \
+  X(EXTENSION, "extension")          \
   X(MAX_PAGES, "max_pages")          \
   X(MAX_PAGES_PER_HOST, "max_pages_per_host")
 
@@ -88,6 +93,8 @@ typedef struct uc_stats {
   uint64_t peak_inflight;
   uint64_t dns_queries;   /* queries sent (loop engine's c-ares) */
   uint64_t dns_cache_hits;
+  uint64_t tls_handshakes; /* TLS connections opened (full handshakes and resumed ones) */
+  uint64_t tls_resumed;    /* of those, resumed from a cached session */
   uint64_t unfetched;     /* queued URLs dropped at shutdown */
   double elapsed_s;
   int interrupted;        /* 0, 1 (drained) or 2 (aborted) */

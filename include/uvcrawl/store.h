@@ -52,7 +52,7 @@ typedef struct uc_store_url {
   const char *parent; /* that page's URL, or NULL (only filled by load) */
   uint64_t host_id;   /* the host it belongs to (uc_store_host.id) */
   int depth;
-  unsigned hops;      /* redirects that led to it */
+  unsigned kind;      /* the crawl's: what it is (page, sitemap) and the redirects to it */
   uc_url_state state; /* only filled by load */
   int status;         /* HTTP status of its record, 0 if none (load only) */
 } uc_store_url;

@@ -111,19 +111,36 @@ int uc_url_host_port(const char *url, char *buf, size_t buflen, int *port);
  */
 int uc_url_path_query(const char *url, char **out);
 
+struct psl_ctx_st; /* libpsl's psl_ctx_t */
+
 /**
- * The registrable-domain part of a host, for --scope domain: the last two
- * labels ("a.b.example.com" -> "example.com", "h0001.test" -> "h0001.test").
- * An IP address (IPv4, or an IPv6 literal) and a host of one label return the
- * host itself; a trailing dot is kept ("a.example.com." -> "example.com.").
+ * The registrable domain of a host, for --scope domain, from the Public
+ * Suffix List through libpsl: "a.example.co.uk" -> "example.co.uk",
+ * "a.b.user.github.io" -> "user.github.io", "h0001.test" -> "h0001.test".
+ * A host that is itself a public suffix ("co.uk", "github.io", "localhost"),
+ * an IP address (IPv4, or an IPv6 literal, bracketed or not) and the empty
+ * string return the host itself; a trailing dot is kept ("a.example.com."
+ * -> "example.com.").
  *
- * Note: an approximation, with no public suffix list: "a.example.co.uk"
- * gives "co.uk", so every *.co.uk host is in one scope.
- *
+ * @param psl   the list (borrowed; read-only, so any thread may share it):
+ *              the one uc_url_psl_load() gives, or NULL for the list
+ *              compiled into libpsl.
  * @param host  a lower-case host name (borrowed), e.g. from uc_url_host().
  * @return a pointer into `host` (borrowed, valid as long as `host`).
  */
-const char *uc_url_domain(const char *host);
+const char *uc_url_domain(const struct psl_ctx_st *psl, const char *host);
+
+/**
+ * The newest Public Suffix List at hand: the system's (Debian's publicsuffix
+ * package, /usr/share/publicsuffix) or the one compiled into libpsl,
+ * whichever is newer. Reads a file: call it once, at start-up.
+ * @return owned (free with uc_url_psl_free()), or NULL when it could not be
+ *         loaded (uc_url_domain() then uses the compiled-in list).
+ */
+struct psl_ctx_st *uc_url_psl_load(void);
+
+/** Free a list from uc_url_psl_load(); NULL is a no-op. */
+void uc_url_psl_free(struct psl_ctx_st *psl);
 
 /**
  * Where the password of a URL's userinfo is ("http://user:PW@host/"), so

@@ -17,6 +17,7 @@
 #include "thr.h"
 #include "uvcrawl/buf.h"
 #include "uvcrawl/run.h"
+#include "uvcrawl/sitemap.h"
 #include "uvcrawl/stats.h"
 #include "uvcrawl/trace.h"
 
@@ -229,6 +230,7 @@ int main(int argc, char **argv) {
     code = 1;
     goto out;
   }
+  uc_sitemap_global_init(); /* libxml2, before any parse thread */
   uc_stats stats;
   memset(&stats, 0, sizeof stats);
   const char *engine = cfg->engine == UC_ENGINE_THREADS ? "threads" : "loop";
@@ -249,6 +251,9 @@ int main(int argc, char **argv) {
   }
   if (!cfg->quiet && code != 2)
     uc_stats_print_summary(stderr, &stats, engine);
+  if (cfg->insecure && code != 2) /* said even with --quiet: nothing was verified */
+    fputs("uvcrawl: WARNING: --insecure: TLS certificates and host names were NOT verified\n",
+          stderr);
   curl_global_cleanup();
 out:
   uc_store_free(store); /* waits for its last commit and releases --state's lock */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "uvcrawl/error.h"
 #include "uvcrawl/policy.h"
@@ -24,6 +25,9 @@ enum {
   OPT_MAX_URL_LENGTH, OPT_MAX_PAGES_PER_HOST, OPT_RESOLVE, OPT_DNS_SERVER, OPT_STATS,
   OPT_PROGRESS, OPT_SEEN, OPT_SYNC, OPT_TRACE, OPT_RECORD_HEADERS, OPT_STATE, OPT_STATUS,
   OPT_STATE_OVERRIDE,
+  /* issue 14: TLS, HTTP versions, headers, proxy */
+  OPT_CA_CERT, OPT_INSECURE, OPT_HTTP1_1, OPT_HTTP2, OPT_HEADER, OPT_PROXY, OPT_ACCEPT,
+  OPT_REJECT, OPT_SITEMAP, OPT_SITEMAPS,
 };
 
 static const struct option long_options[] = {
@@ -64,6 +68,16 @@ static const struct option long_options[] = {
     {"state", required_argument, NULL, OPT_STATE},
     {"status", no_argument, NULL, OPT_STATUS},
     {"state-override", no_argument, NULL, OPT_STATE_OVERRIDE},
+    {"ca-cert", required_argument, NULL, OPT_CA_CERT},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"http1.1", no_argument, NULL, OPT_HTTP1_1},
+    {"http2", no_argument, NULL, OPT_HTTP2},
+    {"header", required_argument, NULL, OPT_HEADER},
+    {"proxy", required_argument, NULL, OPT_PROXY},
+    {"accept", required_argument, NULL, OPT_ACCEPT},
+    {"reject", required_argument, NULL, OPT_REJECT},
+    {"sitemap", required_argument, NULL, OPT_SITEMAP},
+    {"sitemaps", required_argument, NULL, OPT_SITEMAPS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -88,7 +102,8 @@ void cli_usage(FILE *f) {
       "                            [1-1e9] (default 2, burst 2); --rate 0: no limit but\n"
       "                            --per-host and robots.txt's Crawl-delay\n"
       "  --per-host N              per-host transfers in flight [1-1000000] (default 2)\n"
-      "  --scope host|domain|any   which links to follow (default host)\n"
+      "  --scope host|domain|any   which links to follow (default host); domain: the\n"
+      "                            seeds' registrable domains (Public Suffix List)\n"
       "  --allow REGEX, --deny REGEX  follow only matching / never matching links\n"
       "  --parse-threads N         loop engine: parse HTML on N pool threads [0-128]\n"
       "                            (default 0 = inline)\n"
@@ -125,6 +140,21 @@ void cli_usage(FILE *f) {
       "  --status                  with --state: print the state's counts and exit\n"
       "  --state-override          with --state: accept a scope, depth, allow, deny,\n"
       "                            robots, max-pages-per-host or seeds other than stored\n"
+      "  --ca-cert FILE            trust the CAs of this PEM file (default the system's)\n"
+      "  --insecure                do not verify TLS certificates or host names (the\n"
+      "                            summary says so)\n"
+      "  --http1.1, --http2        ask for this HTTP version (default what TLS's ALPN\n"
+      "                            gives: HTTP/2 or 1.1; 1.1 in clear)\n"
+      "  --header 'NAME: VALUE'    send this header with every request (repeatable)\n"
+      "  --proxy URL               fetch through this proxy (http://, https://, socks5://)\n"
+      "  --accept LIST, --reject LIST  comma-separated file extensions (pdf,jpg: a link\n"
+      "                            is judged before it is queued; one with no extension\n"
+      "                            passes) and Content-Types (text/html, image/*: a\n"
+      "                            response is judged once its headers arrive, and its\n"
+      "                            body is not read); repeatable\n"
+      "  --sitemaps on|off         follow the Sitemap: lines of robots.txt (default on)\n"
+      "  --sitemap URL             start from this sitemap (urlset or index, gzip'd or\n"
+      "                            not); repeatable, instead of or beside seed URLs\n"
       "  -q, --quiet               no summary on stderr\n"
       "  -v, --verbose             a line on stderr for each URL refused or failed, and why\n"
       "  -h, --help, -V, --version\n"
@@ -360,6 +390,35 @@ static int valid_dns_server(const char *s) {
   return 1;
 }
 
+/* --accept/--reject: "pdf,.JPG,text/html" -> owned items "pdf", "JPG",
+ * "text/html" (a leading dot dropped). An empty item, or a type without a
+ * subtype, is a usage error. */
+static int split_items(const char *name, const char *arg, char ***items, size_t *n) {
+  for (const char *p = arg;;) {
+    size_t len = strcspn(p, ",");
+    const char *item = p[0] == '.' ? p + 1 : p;
+    size_t ilen = len - (size_t)(item - p);
+    const char *slash = memchr(item, '/', ilen);
+    if (ilen == 0 || (slash != NULL && (slash == item || slash + 1 == item + ilen)) ||
+        memchr(item, ' ', ilen) != NULL)
+      return complain("bad value for %s: '%s' (extensions or types, comma-separated)", name,
+                      arg), -1;
+    char **grown = realloc(*items, (*n + 1) * sizeof **items);
+    char *copy = strndup(item, ilen);
+    if (grown != NULL)
+      *items = grown;
+    if (grown == NULL || copy == NULL) {
+      free(copy);
+      fputs("uvcrawl: out of memory\n", stderr);
+      return -1;
+    }
+    (*items)[(*n)++] = copy;
+    if (p[len] == '\0')
+      return 0;
+    p += len + 1;
+  }
+}
+
 static int apply(cli_options *o, int opt, const char *arg, const char *name) {
   uc_config *cfg = &o->cfg;
   uint64_t u;
@@ -516,6 +575,58 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
   case OPT_STATE_OVERRIDE:
     o->state_override = true;
     return 0;
+  case OPT_CA_CERT:
+    if (access(arg, R_OK) != 0)
+      return complain("cannot read %s '%s'", name, arg), -1;
+    cfg->ca_cert = arg;
+    return 0;
+  case OPT_INSECURE:
+    cfg->insecure = true;
+    return 0;
+  case OPT_HTTP1_1:
+    cfg->http_version = UC_HTTP_1_1;
+    return 0;
+  case OPT_HTTP2:
+    cfg->http_version = UC_HTTP_2;
+    return 0;
+  case OPT_HEADER: {
+    /* "Name: value" with a token for a name; no line breaks. */
+    size_t nlen = strcspn(arg, ":");
+    bool token = nlen > 0 && arg[nlen] == ':';
+    for (size_t i = 0; token && i < nlen; i++)
+      token = isgraph((unsigned char)arg[i]) && strchr("()<>@,;\\\"/[]?={}", arg[i]) == NULL;
+    if (!token || strpbrk(arg, "\r\n") != NULL)
+      return complain("bad value for %s: '%s' (NAME: VALUE)", name, arg), -1;
+    return push_str(&o->headers, &o->n_headers, arg);
+  }
+  case OPT_ACCEPT:
+    return split_items(name, arg, &o->accept, &o->n_accept);
+  case OPT_REJECT:
+    return split_items(name, arg, &o->reject, &o->n_reject);
+  case OPT_SITEMAPS:
+    if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+      return complain("bad value for %s: '%s' (on or off)", name, arg), -1;
+    cfg->sitemaps = strcmp(arg, "on") == 0;
+    return 0;
+  case OPT_SITEMAP: {
+    char *norm = NULL;
+    if (strlen(arg) > cfg->max_url_length || uc_url_normalize(arg, &norm) != 0)
+      return complain("bad URL for %s: '%s'", name, arg), -1;
+    char **grown = realloc(o->sitemaps, (o->n_sitemaps + 1) * sizeof *grown);
+    if (grown == NULL) {
+      free(norm);
+      fputs("uvcrawl: out of memory\n", stderr);
+      return -1;
+    }
+    o->sitemaps = grown;
+    o->sitemaps[o->n_sitemaps++] = norm;
+    return 0;
+  }
+  case OPT_PROXY:
+    if (*arg == '\0' || strpbrk(arg, " \r\n") != NULL)
+      return complain("bad value for %s: '%s' (a proxy URL)", name, arg), -1;
+    cfg->proxy = arg;
+    return 0;
   default:
     return -1;
   }
@@ -604,7 +715,7 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
   if (o->input_file != NULL && read_seed_file(o, o->input_file) != 0)
     return CLI_USAGE_ERROR;
   /* With --state the seeds may come from the state (checked once it is open). */
-  if (o->n_seeds == 0 && o->cfg.state_dir == NULL) {
+  if (o->n_seeds == 0 && o->n_sitemaps == 0 && o->cfg.state_dir == NULL) {
     complain("no seed URL given%s%s", o->input_file ? " (no valid line in the input file)" : "",
              "");
     return CLI_USAGE_ERROR;
@@ -618,6 +729,14 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
   cfg->n_deny = o->n_deny;
   cfg->resolve = o->resolve;
   cfg->n_resolve = o->n_resolve;
+  cfg->headers = o->headers;
+  cfg->n_headers = o->n_headers;
+  cfg->accept = (const char *const *)o->accept;
+  cfg->n_accept = o->n_accept;
+  cfg->reject = (const char *const *)o->reject;
+  cfg->n_reject = o->n_reject;
+  cfg->sitemap_seeds = (const char *const *)o->sitemaps;
+  cfg->n_sitemap_seeds = o->n_sitemaps;
   if (cfg->burst < 1)
     cfg->burst = 1;
   /* Compile the patterns once here, so a bad one fails before any output. */
@@ -639,5 +758,15 @@ void cli_options_free(cli_options *o) {
   free(o->allow);
   free(o->deny);
   free(o->resolve);
+  free(o->headers);
+  for (size_t i = 0; i < o->n_accept; i++)
+    free(o->accept[i]);
+  free(o->accept);
+  for (size_t i = 0; i < o->n_reject; i++)
+    free(o->reject[i]);
+  free(o->reject);
+  for (size_t i = 0; i < o->n_sitemaps; i++)
+    free(o->sitemaps[i]);
+  free(o->sitemaps);
   memset(o, 0, sizeof *o);
 }

@@ -23,6 +23,12 @@ typedef struct cli_options {
   size_t n_seeds, cap_seeds;
   const char **allow, **deny, **resolve;
   size_t n_allow, n_deny, n_resolve;
+  const char **headers; /* --header values (borrowed from argv) */
+  size_t n_headers;
+  char **accept, **reject; /* --accept/--reject items, split at commas (owned) */
+  char **sitemaps;         /* --sitemap URLs, normalized (owned) */
+  size_t n_sitemaps;
+  size_t n_accept, n_reject;
   const char *input_file;
   bool parse_threads_given, seen_given, sync_given; /* engine-specific options, checked after parsing */
   bool status, state_override;                      /* --status, --state-override */

@@ -22,4 +22,5 @@ void uc_config_defaults(uc_config *cfg) {
   cfg->retries = 2;
   cfg->max_redirects = 10;
   cfg->max_url_length = 2048;
+  cfg->sitemaps = true; /* like wget2 */
 }

@@ -13,13 +13,14 @@
 #include "uvcrawl/error.h"
 #include "uvcrawl/policy.h"
 #include "uvcrawl/record.h"
+#include "uvcrawl/sitemap.h"
 #include "uvcrawl/robots.h"
 #include "uvcrawl/seen.h"
 #include "uvcrawl/store.h"
 #include "uvcrawl/url.h"
 
 /* A frontier item's kind carries the redirect hops that led to it. */
-#define KIND_OF(k) ((k)&0xffu)
+#define KIND_OF(k) UC_KIND_OF(k)
 #define HOPS_OF(k) ((k) >> 8)
 #define MAKE_KIND(kind, hops) ((kind) | ((hops) << 8))
 
@@ -59,7 +60,8 @@ typedef struct host_info {
 
 /* A link held back for the next depth level (see advance_level). */
 typedef struct pending_link {
-  uint64_t id; /* its store id */
+  uint64_t id;   /* its store id */
+  unsigned kind; /* page or sitemap, and redirect hops */
   char *url;
   char *parent;
   int depth;
@@ -200,11 +202,11 @@ void uc_crawl_free(uc_crawl *c) {
  * memory, or a backend that has failed) is returned up, and is fatal. */
 
 static int store_url(uc_crawl *c, uint64_t id, const char *url, uint64_t parent_id,
-                     const host_info *h, int depth, unsigned hops) {
+                     const host_info *h, int depth, unsigned kind) {
   if (c->store == NULL)
     return 0;
   uc_store_url u = {.id = id, .url = url, .parent_id = parent_id, .host_id = h->id,
-                    .depth = depth, .hops = hops};
+                    .depth = depth, .kind = kind};
   return uc_store_put_url(c->store, &u);
 }
 
@@ -335,38 +337,38 @@ static int push_robots(uc_crawl *c, host_info *h, uint64_t now_ms) {
   return rc;
 }
 
-/* Put a page into its host's queue; a host whose robots.txt is not known
- * (and not on its way) gets it queued in front. */
+/* Put a page (or sitemap: `kind`) into its host's queue; a host whose
+ * robots.txt is not known (and not on its way) gets it queued in front. */
 static int push_url(uc_crawl *c, host_info *h, uint64_t id, const char *url, const char *parent,
-                    int depth, unsigned hops, uint64_t now_ms) {
+                    int depth, unsigned kind, uint64_t now_ms) {
   if (c->cfg->robots && h->robots_state == ROBOTS_NONE && !h->robots_queued) {
     int rc = push_robots(c, h, now_ms);
     if (rc != 0)
       return rc;
   }
-  return uc_frontier_push(c->frontier, h->fhost, id, url, parent, depth,
-                          MAKE_KIND(UC_KIND_PAGE, hops), 1, false, now_ms);
+  return uc_frontier_push(c->frontier, h->fhost, id, url, parent, depth, kind, 1, false, now_ms);
 }
 
 /* A URL that passed policy and dedup joins the crawl: its host, an id, a
  * place in the store (QUEUED), and a count against its host's page cap. */
-static int admit(uc_crawl *c, const char *url, uint64_t parent_id, int depth, unsigned hops,
+static int admit(uc_crawl *c, const char *url, uint64_t parent_id, int depth, unsigned kind,
                  uint64_t now_ms, host_info **h, uint64_t *id) {
   int rc = host_for(c, url, now_ms, h);
   if (rc != 0)
     return rc;
   *id = ++c->last_url_id;
-  (*h)->pages_queued++;
-  return store_url(c, *id, url, parent_id, *h, depth, hops);
+  (*h)->pages_queued += KIND_OF(kind) == UC_KIND_PAGE;
+  return store_url(c, *id, url, parent_id, *h, depth, kind);
 }
 
 /* Hold a link for the next level (--depth crawls go level by level). */
 static int defer_to_next_level(uc_crawl *c, uint64_t id, const char *url, const char *parent,
-                               int depth) {
+                               int depth, unsigned kind) {
   pending_link *p = calloc(1, sizeof *p);
   if (p == NULL)
     return UC_ENOMEM;
   p->id = id;
+  p->kind = kind;
   p->url = strdup(url);
   p->parent = parent != NULL ? strdup(parent) : NULL;
   p->depth = depth;
@@ -383,15 +385,15 @@ static int defer_to_next_level(uc_crawl *c, uint64_t id, const char *url, const 
 /* Queue an admitted URL now, or at its level (--depth), or leave it in
  * the store while its host's window is full (it comes back by refill). */
 static int enqueue(uc_crawl *c, host_info *h, uint64_t id, const char *url, const char *parent,
-                   int depth, unsigned hops, uint64_t now_ms) {
+                   int depth, unsigned kind, uint64_t now_ms) {
   if (c->cfg->depth >= 0 && depth > c->level)
-    return defer_to_next_level(c, id, url, parent, depth);
+    return defer_to_next_level(c, id, url, parent, depth, kind);
   if (c->window > 0 && (h->backlog > 0 || uc_fhost_queued(h->fhost) >= c->window)) {
     h->backlog++;
     c->backlog_total++;
     return 0;
   }
-  int rc = push_url(c, h, id, url, parent, depth, hops, now_ms);
+  int rc = push_url(c, h, id, url, parent, depth, kind, now_ms);
   if (rc == 0 && id > h->cursor)
     h->cursor = id;
   return rc;
@@ -430,7 +432,7 @@ static int refilled(void *ctx, uint64_t host_id, const uc_store_url *rows, size_
     if (rows[i].id <= h->cursor)
       continue; /* already here (cannot happen: asked after the cursor) */
     int rc = push_url(c, h, rows[i].id, rows[i].url, rows[i].parent, rows[i].depth,
-                      rows[i].hops, c->now);
+                      rows[i].kind, c->now);
     if (rc != 0)
       return rc;
     h->cursor = rows[i].id;
@@ -480,7 +482,7 @@ static int link_policy(const uc_crawl *c, const char *url, int depth, bool owner
  * --max-pages or after a stop, a durable store still keeps it (QUEUED),
  * for a later run. Returns 1 if queued, 0 if not, or < 0. */
 static int queue_link(uc_crawl *c, const char *url, const uc_frontier_item *from, int depth,
-                      unsigned hops, uint64_t now_ms) {
+                      unsigned kind, uint64_t now_ms) {
   if (c->stopping && !c->durable)
     return 0;
   if (c->cfg->max_pages_per_host > 0) {
@@ -503,7 +505,7 @@ static int queue_link(uc_crawl *c, const char *url, const uc_frontier_item *from
   host_info *h;
   uint64_t id;
   const char *parent = from != NULL ? from->url : NULL;
-  int rc = admit(c, url, from != NULL ? from->id : 0, depth, hops, now_ms, &h, &id);
+  int rc = admit(c, url, from != NULL ? from->id : 0, depth, kind, now_ms, &h, &id);
   if (rc != 0)
     return rc;
   if (c->capped) {
@@ -512,7 +514,7 @@ static int queue_link(uc_crawl *c, const char *url, const uc_frontier_item *from
   }
   if (c->stopping)
     return 0;
-  rc = enqueue(c, h, id, url, parent, depth, hops, now_ms);
+  rc = enqueue(c, h, id, url, parent, depth, kind, now_ms);
   return rc < 0 ? rc : 1;
 }
 
@@ -525,8 +527,10 @@ static int queue_link(uc_crawl *c, const char *url, const uc_frontier_item *from
  * as a duplicate and never fetched.
  */
 static int offer(uc_crawl *c, const char *url, const uc_frontier_item *from, int depth,
-                 unsigned hops, uint64_t now_ms) {
+                 unsigned kind, uint64_t now_ms) {
   int skip = link_policy(c, url, depth, true);
+  if (skip == UC_SKIP_EXTENSION && KIND_OF(kind) == UC_KIND_SITEMAP)
+    skip = -1; /* --accept/--reject extensions judge pages, not sitemap.xml */
   if (skip >= 0) {
     skipped(c, c->stats.skipped, url, skip);
     return 0;
@@ -536,7 +540,7 @@ static int offer(uc_crawl *c, const char *url, const uc_frontier_item *from, int
     c->stats.skipped[UC_SKIP_SEEN] += rc == 0;
     return rc;
   }
-  return queue_link(c, url, from, depth, hops, now_ms);
+  return queue_link(c, url, from, depth, kind, now_ms);
 }
 
 /*
@@ -556,7 +560,10 @@ int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) 
   int rc = 0;
   for (size_t i = 0; i < links->count; i++) {
     char *url = links->urls[i];
-    int skip = rc == 0 ? link_policy(c, url, f->item.depth + 1, false) : UC_SKIP_SEEN;
+    int depth = parsed->sitemap_index ? f->item.depth : f->item.depth + 1;
+    int skip = rc == 0 ? link_policy(c, url, depth, false) : UC_SKIP_SEEN;
+    if (skip == UC_SKIP_EXTENSION && parsed->sitemap_index)
+      skip = -1; /* as offer() */
     if (skip == UC_SKIP_SCOPE) {
       if (out_of_scope == NULL && (out_of_scope = malloc(links->count * sizeof *out_of_scope)) == NULL)
         rc = UC_ENOMEM;
@@ -587,7 +594,17 @@ int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) 
   return rc;
 }
 
+static int seed_kind(uc_crawl *c, const char *url, unsigned kind, uint64_t now_ms);
+
 int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms) {
+  return seed_kind(c, url, UC_KIND_PAGE, now_ms);
+}
+
+int uc_crawl_seed_sitemap(uc_crawl *c, const char *url, uint64_t now_ms) {
+  return seed_kind(c, url, UC_KIND_SITEMAP, now_ms);
+}
+
+static int seed_kind(uc_crawl *c, const char *url, unsigned kind, uint64_t now_ms) {
   char *norm = NULL;
   char host[256];
   int rc = uc_url_normalize(url, &norm);
@@ -598,7 +615,7 @@ int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms) {
   if (rc == 0 && c->store != NULL)
     rc = uc_store_put_scope(c->store, host, false);
   if (rc == 0 && (rc = c->visited(c->visited_ctx, norm, strlen(norm))) == 1)
-    rc = queue_link(c, norm, NULL, 0, 0, now_ms);
+    rc = queue_link(c, norm, NULL, 0, kind, now_ms);
   free(norm);
   return rc < 0 ? rc : 0;
 }
@@ -680,7 +697,7 @@ static int advance_level(uc_crawl *c, uint64_t now_ms) {
   for (pending_link *q = p; q != NULL && rc == 0; q = q->next) {
     host_info *h;
     if ((rc = host_for(c, q->url, now_ms, &h)) == 0)
-      rc = push_url(c, h, q->id, q->url, q->parent, q->depth, 0, now_ms);
+      rc = push_url(c, h, q->id, q->url, q->parent, q->depth, q->kind, now_ms);
     if (rc == 0 && q->id > h->cursor)
       h->cursor = q->id; /* a refill asks after it: not these again */
   }
@@ -727,7 +744,7 @@ int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_m
     if (rc != 0)
       return rc;
     host_info *h = uc_fhost_data(item.host);
-    if (KIND_OF(item.kind) == UC_KIND_PAGE && (rc = maybe_refill(c, h)) != 0) {
+    if (item.id > 0 && (rc = maybe_refill(c, h)) != 0) {
       uc_frontier_done(c->frontier, item.host, now_ms);
       free(item.url);
       free(item.parent);
@@ -756,7 +773,7 @@ int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_m
       free(path);
     }
     uc_fetch *f = NULL;
-    if (KIND_OF(item.kind) == UC_KIND_PAGE)
+    if (item.id > 0) /* a page or sitemap (robots.txt is not a stored URL) */
       rc = store_state(c, item.id, UC_URL_LEASED, 0, NULL);
     if (rc != 0 || (f = calloc(1, sizeof *f)) == NULL) {
       uc_frontier_done(c->frontier, item.host, now_ms);
@@ -810,14 +827,33 @@ static bool is_html(const char *content_type, const char *body, size_t len) {
 }
 
 bool uc_crawl_wants_parse(const uc_crawl *c, const uc_fetch *f, const uc_fetch_result *r) {
-  return KIND_OF(f->item.kind) == UC_KIND_PAGE && r->fail == UC_FAIL_NONE && r->status >= 200 &&
-         r->status < 300 && r->body_len > 0 &&
+  bool sitemap = KIND_OF(f->item.kind) == UC_KIND_SITEMAP;
+  return (KIND_OF(f->item.kind) == UC_KIND_PAGE || sitemap) && r->fail == UC_FAIL_NONE &&
+         r->status >= 200 && r->status < 300 && r->body_len > 0 &&
          (c->cfg->depth < 0 || f->item.depth < c->cfg->depth) &&
-         is_html(r->content_type, r->body, r->body_len);
+         (sitemap || is_html(r->content_type, r->body, r->body_len));
+}
+
+/* A sitemap's URLs as the page's links; a file that is no sitemap has
+ * none (it is recorded as fetched, with "links":0). */
+static int parse_sitemap(const uc_fetch *f, const uc_fetch_result *r, uc_parsed *out) {
+  uc_sitemap sm;
+  int rc = uc_sitemap_parse(r->body, r->body_len, r->final_url != NULL ? r->final_url
+                                                                        : f->item.url, &sm);
+  if (rc == UC_ENOMEM)
+    return rc;
+  out->parsed = true;
+  if (rc == 0) {
+    out->links = sm.links;
+    out->sitemap_index = sm.index;
+  }
+  return 0;
 }
 
 int uc_crawl_parse(const uc_fetch *f, const uc_fetch_result *r, uc_parsed *out) {
   memset(out, 0, sizeof *out);
+  if (KIND_OF(f->item.kind) == UC_KIND_SITEMAP)
+    return parse_sitemap(f, r, out);
   const char *base = r->final_url != NULL ? r->final_url : f->item.url;
   char *utf8 = NULL;
   size_t utf8_len = 0;
@@ -879,6 +915,22 @@ static void robots_decide(uc_crawl *c, host_info *h, int status, uc_fail fail, c
   }
 }
 
+/* --sitemaps on: the Sitemap: lines of a robots.txt, queued as sitemaps
+ * at depth 0 (as seeds are) through the same policy and politeness as
+ * pages; one on another host is out of a host scope, as the protocol
+ * wants (a sitemap names URLs of its own host). */
+static int offer_sitemaps(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t now_ms) {
+  uc_links links;
+  const char *base = r->final_url != NULL ? r->final_url : f->item.url;
+  int rc = uc_sitemap_from_robots(r->body != NULL ? r->body : "", r->body_len, base, &links);
+  for (size_t i = 0; rc == 0 && i < links.count; i++) {
+    int offered = offer(c, links.urls[i], &f->item, 0, UC_KIND_SITEMAP, now_ms);
+    rc = offered < 0 ? offered : 0;
+  }
+  uc_links_free(&links);
+  return rc;
+}
+
 /* robots.txt came back: decide the host's rules and let its pages go. A
  * server error or a timeout is retried like a page (RFC 9309 2.3.1.4 allows
  * assuming "disallow all" only while it stays unreachable); the host's
@@ -897,6 +949,8 @@ static int robots_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint6
   robots_decide(c, h, r->status, r->fail, ok ? r->body : NULL, ok ? r->body_len : 0, now_ms);
   rc = store_host(c, h, true, r->status, r->fail, ok ? r->body : NULL, ok ? r->body_len : 0,
                   now_ms);
+  if (rc == 0 && ok && c->cfg->sitemaps && (!c->stopping || c->durable))
+    rc = offer_sitemaps(c, f, r, now_ms);
   uc_frontier_release(c->frontier, f->item.host, now_ms);
   return rc;
 }
@@ -923,9 +977,7 @@ static int retry(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uint64_t no
     wait_ms = fmin(RETRY_BASE_MS * ldexp(1.0, (int)f->item.attempts - 1), RETRY_MAX_MS) * jitter;
   }
   c->stats.retries++;
-  int rc = KIND_OF(f->item.kind) == UC_KIND_PAGE
-               ? store_state(c, f->item.id, UC_URL_QUEUED, 0, NULL) /* leased -> queued */
-               : 0;
+  int rc = store_state(c, f->item.id, UC_URL_QUEUED, 0, NULL); /* leased -> queued */
   if (rc == 0)
     rc = uc_frontier_push(c->frontier, f->item.host, f->item.id, f->item.url, f->item.parent,
                             f->item.depth, f->item.kind, f->item.attempts + 1, true, now_ms);
@@ -943,11 +995,14 @@ static long merge_links(uc_crawl *c, const uc_fetch *f, const uc_parsed *parsed,
   if (parsed->prefiltered)
     for (int k = 0; k < UC_SKIP_COUNT_; k++)
       c->stats.skipped[k] += parsed->skipped[k];
+  /* A sitemap index lists sitemaps, at its own depth; anything else, pages. */
+  unsigned kind = parsed->sitemap_index ? UC_KIND_SITEMAP : UC_KIND_PAGE;
+  int depth = parsed->sitemap_index ? f->item.depth : f->item.depth + 1;
   for (size_t i = 0; i < parsed->links.count; i++) {
     const char *url = parsed->links.urls[i];
     int rc = parsed->prefiltered && i < parsed->accepted
-                 ? queue_link(c, url, &f->item, f->item.depth + 1, 0, now_ms)
-                 : offer(c, url, &f->item, f->item.depth + 1, 0, now_ms);
+                 ? queue_link(c, url, &f->item, depth, kind, now_ms)
+                 : offer(c, url, &f->item, depth, kind, now_ms);
     if (rc < 0)
       return rc;
     fresh += rc;
@@ -977,6 +1032,9 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
                    .engine = c->engine, .attempts = f->item.attempts};
   if (c->cfg->record_headers && r->status > 0)
     rec.headers = r->headers;
+  rec.http_version = r->http_version;
+  rec.tls_version = r->tls_version;
+  rec.tls_handshake = r->tls_handshake;
   rec.truncated = r->truncated;
   c->stats.truncated += r->truncated;
   uc_fail fail = r->fail;
@@ -1002,7 +1060,8 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
     } else if (!c->stopping || c->durable) {
       int rc = f->item.depth == 0 ? adopt_host(c, target) : 0;
       if (rc == 0)
-        rc = offer(c, target, &f->item, f->item.depth, hops, now_ms);
+        rc = offer(c, target, &f->item, f->item.depth, MAKE_KIND(KIND_OF(f->item.kind), hops),
+                   now_ms);
       if (rc < 0) {
         free(target);
         return rc;
@@ -1037,6 +1096,10 @@ int uc_crawl_complete(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_par
   c->now = now_ms;
   if (r->fail != UC_FAIL_ABORTED)
     c->stats.requests++;
+  if (r->tls_handshake != NULL) {
+    c->stats.tls_handshakes++;
+    c->stats.tls_resumed += strcmp(r->tls_handshake, "resumed") == 0;
+  }
   if (parsed != NULL && parsed->parsed) {
     c->stats.parsed++;
     c->stats.parse_bytes += r->body_len;
@@ -1170,7 +1233,7 @@ static int restore_url(void *ctx, const uc_store_url *u) {
     c->last_url_id = u->id;
   host_info *h = host_by_id(c, u->host_id);
   if (h != NULL)
-    h->pages_queued++;
+    h->pages_queued += KIND_OF(u->kind) == UC_KIND_PAGE;
   if (h != NULL && rc->backlog_only && (u->state == UC_URL_QUEUED || u->state == UC_URL_LEASED)) {
     h->backlog++; /* the window is filled by refills once the load is done */
     c->backlog_total++;
@@ -1196,7 +1259,7 @@ static int restore_live(void *ctx, const uc_store_url *u) {
     c->level = u->depth; /* live URLs come by depth: the first is the level */
   rc->any_live = true;
   rc->out->live++;
-  return enqueue(c, h, u->id, u->url, u->parent, u->depth, u->hops, rc->now_ms);
+  return enqueue(c, h, u->id, u->url, u->parent, u->depth, u->kind, rc->now_ms);
 }
 
 int uc_crawl_restore(uc_crawl *c, uint64_t now_ms, uc_crawl_restored *out) {

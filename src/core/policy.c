@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "uvcrawl/error.h"
 #include "uvcrawl/seen.h"
@@ -17,10 +18,12 @@ struct uc_policy {
   size_t max_url_length;    /* 0: unlimited */
   uc_seen *scope_names;     /* seed hosts (host scope) or their domains */
   uc_seen *adopted;         /* hosts (or domains) a seed redirected to; the owner's only */
+  struct psl_ctx_st *psl;   /* --scope domain: the Public Suffix List (owned) */
   regex_t *allow;
   size_t n_allow;
   regex_t *deny;
   size_t n_deny;
+  const uc_config *cfg;     /* borrowed: --accept / --reject items */
 };
 
 /* Compile a list of regexes; on failure frees what it compiled. */
@@ -58,8 +61,11 @@ int uc_policy_new(uc_policy **out, const uc_config *cfg, char *err, size_t errle
   if (p == NULL)
     return UC_ENOMEM;
   p->scope = cfg->scope;
+  p->cfg = cfg;
   p->max_depth = cfg->depth;
   p->max_url_length = cfg->max_url_length;
+  if (p->scope == UC_SCOPE_DOMAIN)
+    p->psl = uc_url_psl_load(); /* NULL: uc_url_domain uses libpsl's own */
   int rc = uc_seen_new(&p->scope_names, NULL);
   if (rc == 0 && (rc = compile_all(&p->allow, cfg->allow, cfg->n_allow, err, errlen)) == 0)
     p->n_allow = cfg->n_allow;
@@ -78,6 +84,7 @@ void uc_policy_free(uc_policy *p) {
     return;
   uc_seen_free(p->scope_names);
   uc_seen_free(p->adopted);
+  uc_url_psl_free(p->psl);
   free_all(p->allow, p->n_allow);
   free_all(p->deny, p->n_deny);
   free(p);
@@ -85,7 +92,7 @@ void uc_policy_free(uc_policy *p) {
 
 /* The name that scope compares: the host itself, or its registrable domain. */
 static const char *scope_name(const uc_policy *p, const char *host) {
-  return p->scope == UC_SCOPE_DOMAIN ? uc_url_domain(host) : host;
+  return p->scope == UC_SCOPE_DOMAIN ? uc_url_domain(p->psl, host) : host;
 }
 
 int uc_policy_add_seed_host(uc_policy *p, const char *host) {
@@ -143,6 +150,76 @@ int uc_policy_adopt_host(uc_policy *p, const char *host) {
   return rc < 0 ? rc : 0;
 }
 
+/* Whether `item` of --accept/--reject matches an extension (ext_len bytes,
+ * no dot), any case; items with a '/' are Content-Types, not extensions. */
+static bool ext_item(const char *item, const char *ext, size_t ext_len) {
+  return strchr(item, '/') == NULL && strlen(item) == ext_len &&
+         strncasecmp(item, ext, ext_len) == 0;
+}
+
+/* How many items of the list are extensions (not types). */
+static size_t count_ext_items(const char *const *items, size_t n) {
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++)
+    count += strchr(items[i], '/') == NULL;
+  return count;
+}
+
+/* --accept/--reject by the extension of the URL's last path segment. A
+ * link with no extension ("/", "/docs/page") cannot be judged before the
+ * fetch and passes; its Content-Type is judged then. */
+static bool extension_ok(const uc_config *cfg, const char *url) {
+  const char *path = strstr(url, "://");
+  path = path != NULL ? strchr(path + 3, '/') : NULL;
+  if (path == NULL)
+    return true;
+  size_t end = strcspn(path, "?#");
+  const char *seg = path;
+  for (const char *q = path; q < path + end; q++)
+    if (*q == '/')
+      seg = q + 1;
+  const char *dot = NULL;
+  for (const char *q = seg; q < path + end; q++)
+    if (*q == '.')
+      dot = q;
+  if (dot == NULL || dot + 1 == path + end)
+    return true;
+  const char *ext = dot + 1;
+  size_t len = (size_t)(path + end - ext);
+  bool accepted = count_ext_items(cfg->accept, cfg->n_accept) == 0;
+  for (size_t i = 0; !accepted && i < cfg->n_accept; i++)
+    accepted = ext_item(cfg->accept[i], ext, len);
+  for (size_t i = 0; accepted && i < cfg->n_reject; i++)
+    accepted = !ext_item(cfg->reject[i], ext, len);
+  return accepted;
+}
+
+/* Whether a Content-Type item ("text/html", or "image/" and a star) matches `ct`'s
+ * media type (before any ';' parameters, spaces trimmed). */
+static bool type_item(const char *item, const char *ct) {
+  const char *slash = strchr(item, '/');
+  if (slash == NULL)
+    return false;
+  ct += strspn(ct, " \t");
+  size_t len = strcspn(ct, "; \t");
+  if (strcmp(slash, "/*") == 0) {
+    size_t major = (size_t)(slash - item) + 1; /* "image/" */
+    return len >= major && strncasecmp(ct, item, major) == 0;
+  }
+  return strlen(item) == len && strncasecmp(ct, item, len) == 0;
+}
+
+bool uc_policy_type_ok(const uc_config *cfg, const char *ct) {
+  if (ct == NULL || *ct == '\0')
+    return true;
+  bool accepted = count_ext_items(cfg->accept, cfg->n_accept) == cfg->n_accept; /* no types */
+  for (size_t i = 0; !accepted && i < cfg->n_accept; i++)
+    accepted = type_item(cfg->accept[i], ct);
+  for (size_t i = 0; accepted && i < cfg->n_reject; i++)
+    accepted = !type_item(cfg->reject[i], ct);
+  return accepted;
+}
+
 static int check(const uc_policy *p, const char *url, const char *host, int depth, bool owner) {
   if (p->max_depth >= 0 && depth > p->max_depth)
     return UC_SKIP_DEPTH;
@@ -159,6 +236,8 @@ static int check(const uc_policy *p, const char *url, const char *host, int dept
     return UC_SKIP_PATTERN;
   if (matches_any(p->deny, p->n_deny, url))
     return UC_SKIP_PATTERN;
+  if (!extension_ok(p->cfg, url))
+    return UC_SKIP_EXTENSION;
   if (repeats_segment(url))
     return UC_SKIP_REPEATED_SEGMENT;
   return -1;

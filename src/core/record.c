@@ -241,6 +241,12 @@ int uc_record_format(uc_buf *out, const uc_record *r) {
   put_string(&w, ",\"error\":", r->error);
   put_string(&w, ",\"engine\":", r->engine);
   put_long(&w, ",\"attempts\":", (long long)r->attempts, false);
+  if (r->http_version != NULL)
+    put_string(&w, ",\"http_version\":", r->http_version);
+  if (r->tls_version != NULL)
+    put_string(&w, ",\"tls_version\":", r->tls_version);
+  if (r->tls_handshake != NULL)
+    put_string(&w, ",\"tls_handshake\":", r->tls_handshake);
   if (r->cause != NULL)
     put_string(&w, ",\"cause\":", r->cause);
   if (r->truncated)

@@ -32,6 +32,14 @@ int uc_run_seed(uc_crawl *c, const uc_config *cfg, uint64_t now_ms) {
       uc_buf_free(&shown);
     }
   }
+  for (size_t i = 0; i < cfg->n_sitemap_seeds; i++) {
+    int rc = uc_crawl_seed_sitemap(c, cfg->sitemap_seeds[i], now_ms);
+    if (rc == UC_ENOMEM || rc == UC_EFULL)
+      return rc;
+    if (rc != 0)
+      fprintf(stderr, "uvcrawl: skipping sitemap '%s': %s\n", cfg->sitemap_seeds[i],
+              uc_strerror(rc));
+  }
   return uc_crawl_commit(c);
 }
 

@@ -71,12 +71,13 @@ int uc_stats_format_json(uc_buf *out, const uc_stats *s, const char *engine) {
         ",\"peak_inflight\":%" PRIu64 ",\"dns_queries\":%" PRIu64 ",\"dns_cache_hits\":%" PRIu64
         ",\"unfetched\":%" PRIu64 ",\"interrupted\":%s,\"threads_started\":%" PRIu64
         ",\"records\":%" PRIu64 ",\"html_pages\":%" PRIu64 ",\"requests\":%" PRIu64
-        ",\"seeds_ok\":%" PRIu64 ",\"ended\":\"%s\",\"truncated\":%" PRIu64 "}\n",
+        ",\"seeds_ok\":%" PRIu64 ",\"ended\":\"%s\",\"truncated\":%" PRIu64
+        ",\"tls_handshakes\":%" PRIu64 ",\"tls_resumed\":%" PRIu64 "}\n",
         s->bytes, s->hosts, s->links_found, s->links_new, s->parsed, s->parse_bytes,
         (double)s->parse_ns / 1e6, s->robots_fetches, s->retries, s->peak_inflight,
         s->dns_queries, s->dns_cache_hits, s->unfetched, s->interrupted ? "true" : "false",
         s->threads_started, s->pages, s->html_pages, s->requests, s->seeds_ok,
-        uc_end_name(s->ended), s->truncated);
+        uc_end_name(s->ended), s->truncated, s->tls_handshakes, s->tls_resumed);
   if (rc != 0) {
     out->len = mark;
     if (out->data != NULL)

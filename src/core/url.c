@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <libpsl.h>
 
 #include "uvcrawl/buf.h"
 #include "uvcrawl/error.h"
@@ -576,19 +577,31 @@ int uc_url_host(const char *url, char *buf, size_t buflen) {
   return host_port(url, buf, buflen, NULL);
 }
 
-const char *uc_url_domain(const char *host) {
+const char *uc_url_domain(const struct psl_ctx_st *psl, const char *host) {
   size_t len = strlen(host);
-  if (host[0] == '[' || strchr(host, ':') != NULL)
+  if (len == 0 || host[0] == '[' || strchr(host, ':') != NULL)
     return host;
+  /* Note: libpsl takes "127.0.0.1" for a name under the "1" TLD and says
+   * "0.1"; an address is its own scope. */
   if (strspn(host, "0123456789.") == len)
-    return host; /* IPv4 */
-  size_t end = len > 0 && host[len - 1] == '.' ? len - 1 : len;
-  int dots = 0;
-  for (size_t i = end; i > 0; i--) {
-    if (host[i - 1] == '.' && ++dots == 2)
-      return host + i;
-  }
-  return host;
+    return host;
+  char name[256];
+  size_t end = host[len - 1] == '.' ? len - 1 : len;
+  if (end == 0 || end >= sizeof name)
+    return host; /* no DNS name is longer than 253 */
+  memcpy(name, host, end); /* libpsl wants no trailing dot */
+  name[end] = '\0';
+  const char *reg = psl_registrable_domain(psl != NULL ? psl : psl_builtin(), name);
+  /* NULL: the host is a public suffix itself (or no list was compiled in). */
+  return reg != NULL ? host + (reg - name) : host;
+}
+
+struct psl_ctx_st *uc_url_psl_load(void) {
+  return psl_latest(NULL);
+}
+
+void uc_url_psl_free(struct psl_ctx_st *psl) {
+  psl_free(psl);
 }
 
 bool uc_url_password(const char *url, size_t *start, size_t *len) {

@@ -6,8 +6,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
 #include "uvcrawl/error.h"
+#include "uvcrawl/policy.h"
 #include "uvcrawl/robots.h"
+#include "uvcrawl/sitemap.h"
 
 #define KEEP_BUFFER_MAX (1u << 20) /* a reused body buffer is kept up to this size */
 
@@ -45,21 +50,37 @@ static bool may_be_html(const char *ct) {
          strncasecmp(ct, "application/xhtml+xml", 21) == 0;
 }
 
+/* --accept/--reject by Content-Type, for a 2xx response (a redirect's or
+ * an error page's type says nothing of the page). */
+static bool type_wanted(uc_transfer *t) {
+  long status = 0;
+  const char *ct = NULL;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
+  return status < 200 || status > 299 || uc_policy_type_ok(t->cfg, ct);
+}
+
 /* CURLOPT_WRITEFUNCTION: keep the body while it may be parsed, and cut it
  * at its bound: --max-body for a page, UC_ROBOTS_MAX_BYTES for a robots.txt
  * whatever --max-body says (RFC 9309 2.5). What arrived up to the bound is
- * kept and parsed, the rest is not read; the bytes counted are decoded
+ * kept and parsed, the rest is not read (a sitemap's bound is the
+ * protocol's 50 MB); the bytes counted are decoded
  * ones, so a gzip bomb is cut like an endless body. Returning less than n
  * makes curl end the transfer. */
 static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
   uc_transfer *t = userp;
   bool robots = t->fetch->item.kind == UC_KIND_ROBOTS;
-  uint64_t bound = robots ? UC_ROBOTS_MAX_BYTES : t->cfg->max_body;
+  bool sitemap = UC_KIND_OF(t->fetch->item.kind) == UC_KIND_SITEMAP;
+  uint64_t bound = robots ? UC_ROBOTS_MAX_BYTES : sitemap ? UC_SITEMAP_MAX_BYTES : t->cfg->max_body;
   n *= size;
   if (t->bytes == 0 && t->body.len == 0) {
     const char *ct = NULL;
     curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
-    t->keep_body = robots || may_be_html(ct);
+    t->keep_body = robots || sitemap || may_be_html(ct);
+    if (!robots && !sitemap && !type_wanted(t)) {
+      t->type_rejected = true; /* --accept/--reject: stop before the body */
+      return 0;
+    }
   }
   size_t part = t->bytes + n > bound ? (size_t)(bound - t->bytes) : n;
   if (t->keep_body && uc_buf_append(&t->body, data, part) != 0) {
@@ -74,13 +95,32 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
   return n;
 }
 
+/* The TLS version and resumption of the connection in use. Note: curl
+ * hands out the SSL pointer only while the transfer owns its connection;
+ * after the transfer the connection sits in the cache and getinfo says
+ * nothing, so this runs from header_cb. A CONNECT through a proxy answers
+ * before the TLS connection exists: then there is no SSL yet and the next
+ * status line tries again. */
+static void read_tls(uc_transfer *t) {
+  struct curl_tlssessioninfo *info = NULL;
+  if (t->tls_version[0] != '\0' ||
+      curl_easy_getinfo(t->easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || info == NULL ||
+      info->backend != CURLSSLBACKEND_OPENSSL || info->internals == NULL)
+    return;
+  SSL *ssl = info->internals;
+  snprintf(t->tls_version, sizeof t->tls_version, "%s", SSL_get_version(ssl));
+  t->tls_resumed = SSL_session_reused(ssl) == 1;
+}
+
 /* CURLOPT_HEADERFUNCTION: cap the headers of one response; a server that
  * sends endless headers is cut off like an endless body. */
 static size_t header_cb(char *data, size_t size, size_t n, void *userp) {
   uc_transfer *t = userp;
   n *= size;
-  if (n > 5 && memcmp(data, "HTTP/", 5) == 0)
+  if (n > 5 && memcmp(data, "HTTP/", 5) == 0) {
     t->header_bytes = 0; /* a new response (after a 1xx or a redirect) */
+    read_tls(t);
+  }
   t->header_bytes += n;
   if (t->header_bytes > UC_MAX_HEADER_BYTES) {
     t->headers_too_big = true;
@@ -121,6 +161,20 @@ static CURLcode set_options(uc_transfer *t, CURL *e, const uc_config *cfg, const
    * RFC 9309 asks crawlers to follow at least five redirects. */
   SET(CURLOPT_FOLLOWLOCATION, robots ? 1L : 0L);
   SET(CURLOPT_MAXREDIRS, 5L);
+  /* TLS and HTTP version. The default lets ALPN choose (HTTP/2 or 1.1). */
+  if (cfg->ca_cert != NULL)
+    SET(CURLOPT_CAINFO, cfg->ca_cert);
+  if (cfg->insecure) {
+    SET(CURLOPT_SSL_VERIFYPEER, 0L);
+    SET(CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (cfg->http_version != UC_HTTP_AUTO)
+    SET(CURLOPT_HTTP_VERSION, cfg->http_version == UC_HTTP_1_1 ? (long)CURL_HTTP_VERSION_1_1
+                                                               : (long)CURL_HTTP_VERSION_2_0);
+  if (t->request_headers != NULL)
+    SET(CURLOPT_HTTPHEADER, t->request_headers);
+  if (cfg->proxy != NULL)
+    SET(CURLOPT_PROXY, cfg->proxy);
 #undef SET
   return rc;
 }
@@ -139,6 +193,12 @@ int uc_transfer_setup(uc_transfer *t, CURL *e, const uc_config *cfg, const uc_fe
     snprintf(entry, sizeof entry, "%s:%d:%s", f->host, f->port, addr);
     if ((t->pin = curl_slist_append(NULL, entry)) == NULL)
       return UC_ENOMEM;
+  }
+  for (size_t i = 0; i < cfg->n_headers; i++) {
+    struct curl_slist *grown = curl_slist_append(t->request_headers, cfg->headers[i]);
+    if (grown == NULL)
+      return UC_ENOMEM;
+    t->request_headers = grown;
   }
   curl_easy_reset(e); /* keeps the handle's connections and caches */
   return uc_transfer_error(set_options(t, e, cfg, f));
@@ -201,6 +261,63 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
     r->fail = UC_FAIL_PROTOCOL;
   if (t->cfg->record_headers && status > 0)
     keep_headers(t, r);
+  /* Also a 2xx with no body, which write_cb never saw. */
+  if (t->type_rejected || (UC_KIND_OF(t->fetch->item.kind) == UC_KIND_PAGE &&
+                           r->fail == UC_FAIL_NONE && !type_wanted(t)))
+    r->fail = UC_FAIL_REJECTED_TYPE;
+  if (curl_code == CURLE_PEER_FAILED_VERIFICATION) {
+    long verify = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_SSL_VERIFYRESULT, &verify);
+    r->fail = uc_transfer_cert_fail(verify);
+  }
+  long version = 0, connects = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+  curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
+  r->http_version = status > 0 ? uc_transfer_http_version(version) : NULL;
+  if (t->tls_version[0] != '\0') {
+    r->tls_version = t->tls_version;
+    if (connects > 0)
+      r->tls_handshake = t->tls_resumed ? "resumed" : "full";
+  }
+}
+
+uc_fail uc_transfer_cert_fail(long verify_result) {
+  switch (verify_result) {
+  /* Note: curl (7.88, OpenSSL) checks the host name before it reads the
+   * chain's verify result, which it preset to !X509_V_OK (1, "unspecified"):
+   * a wrong name says 1, whatever the chain. */
+  case X509_V_ERR_UNSPECIFIED:
+  case X509_V_OK:
+  case X509_V_ERR_HOSTNAME_MISMATCH:
+  case X509_V_ERR_IP_ADDRESS_MISMATCH:
+    return UC_FAIL_CERT_WRONG_NAME;
+  case X509_V_ERR_CERT_HAS_EXPIRED:
+  case X509_V_ERR_CERT_NOT_YET_VALID:
+    return UC_FAIL_CERT_EXPIRED;
+  case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+  case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+  case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+  case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+  case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    return UC_FAIL_CERT_UNKNOWN_CA;
+  default:
+    return UC_FAIL_TLS;
+  }
+}
+
+const char *uc_transfer_http_version(long curl_http_version) {
+  switch (curl_http_version) {
+  case CURL_HTTP_VERSION_1_0:
+    return "1.0";
+  case CURL_HTTP_VERSION_1_1:
+    return "1.1";
+  case CURL_HTTP_VERSION_2_0:
+    return "2";
+  case CURL_HTTP_VERSION_3:
+    return "3";
+  default:
+    return NULL;
+  }
 }
 
 void uc_transfer_times(const uc_transfer *t, uc_trace_curl *out) {
@@ -220,6 +337,10 @@ void uc_transfer_times(const uc_transfer *t, uc_trace_curl *out) {
 void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
   curl_slist_free_all(t->pin);
   t->pin = NULL;
+  curl_slist_free_all(t->request_headers);
+  t->request_headers = NULL;
+  t->tls_version[0] = '\0';
+  t->tls_resumed = false;
   if (keep_buffer && t->body.cap <= KEEP_BUFFER_MAX)
     uc_buf_reset(&t->body);
   else
@@ -228,6 +349,7 @@ void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
   t->bytes = 0;
   t->header_bytes = 0;
   t->keep_body = t->truncated = t->headers_too_big = t->out_of_memory = false;
+  t->type_rejected = false;
   t->fetch = NULL;
 }
 
@@ -248,7 +370,10 @@ uc_fail uc_transfer_fail(CURLcode code) {
   case CURLE_PARTIAL_FILE:
     return UC_FAIL_RESET;
   case CURLE_SSL_CONNECT_ERROR:
-  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_PEER_FAILED_VERIFICATION: /* told apart by uc_transfer_collect */
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
     return UC_FAIL_TLS;
   case CURLE_TOO_MANY_REDIRECTS:
     return UC_FAIL_REDIRECTS;

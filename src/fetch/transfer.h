@@ -25,13 +25,15 @@
 #include "uvcrawl/crawl.h"
 #include "uvcrawl/trace.h"
 
-#define UC_ADDR_MAX 64 /* an address as CURLOPT_RESOLVE wants it, IPv6 in brackets */
+#define UC_ADDR_MAX 64 /* addresses as CURLOPT_RESOLVE wants them: IPv6 in brackets,
+                          several comma-separated ("[::1],127.0.0.1") */
 
 typedef struct uc_transfer {
   CURL *easy;               /* borrowed, set by uc_transfer_setup */
   const uc_config *cfg;     /* borrowed */
   const uc_fetch *fetch;    /* borrowed: the fetch in progress */
   struct curl_slist *pin;   /* owned: this fetch's CURLOPT_RESOLVE entry */
+  struct curl_slist *request_headers; /* owned: --header lines for this fetch */
   uc_buf body;              /* owned: kept up to --max-body while it may be HTML */
   uc_buf headers;           /* owned: --record-headers values, NUL-separated */
   uint64_t bytes;           /* body bytes received, decoded */
@@ -40,6 +42,9 @@ typedef struct uc_transfer {
   bool truncated;           /* cut at --max-body (a robots.txt at UC_ROBOTS_MAX_BYTES) */
   bool headers_too_big;     /* cut at UC_MAX_HEADER_BYTES */
   bool out_of_memory;       /* the body could not be kept */
+  bool type_rejected;       /* --accept/--reject refused the Content-Type: body not read */
+  bool tls_resumed;         /* the TLS session was resumed (read while connected) */
+  char tls_version[16];     /* "TLSv1.3" as OpenSSL names it; "" before TLS is seen */
 } uc_transfer;
 
 /**
@@ -49,7 +54,8 @@ typedef struct uc_transfer {
 bool uc_transfer_pin(const uc_config *cfg, const char *host, int port, char addr[UC_ADDR_MAX]);
 
 /**
- * Reset `easy` and configure it for `f`: URL, user agent, timeouts,
+ * Reset `easy` and configure it for `f`: URL, user agent, timeouts, TLS
+ * (--ca-cert, --insecure), HTTP version, --header lines, --proxy,
  * low-speed cut-off, --max-body (a body is cut there, a robots.txt at
  * UC_ROBOTS_MAX_BYTES instead, and what arrived is kept), header cap, encodings, protocols, and
  * redirects (followed only for robots.txt: a page's redirect is a link).
@@ -66,7 +72,9 @@ int uc_transfer_setup(uc_transfer *t, CURL *easy, const uc_config *cfg, const uc
 
 /**
  * Read curl's outcome into `r` (status, content type, effective URL,
- * redirect target, Retry-After, body, failure kind). Strings in `r` are
+ * redirect target, Retry-After, body, failure kind with certificate errors
+ * told apart, HTTP and TLS versions, and whether a TLS handshake was full
+ * or resumed). Strings in `r` are
  * borrowed from the easy handle and t->body: valid until the handle is
  * reset or cleaned up and until uc_transfer_reset().
  * @param curl_code  the transfer's CURLcode.
@@ -76,6 +84,19 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms, uc
 
 /** The failure kind of a libcurl result code (UC_FAIL_NONE for CURLE_OK). */
 uc_fail uc_transfer_fail(CURLcode code);
+
+/**
+ * The failure kind of a certificate that failed verification
+ * (CURLE_PEER_FAILED_VERIFICATION), from OpenSSL's verify result
+ * (CURLINFO_SSL_VERIFYRESULT): UC_FAIL_CERT_EXPIRED,
+ * UC_FAIL_CERT_UNKNOWN_CA, UC_FAIL_CERT_WRONG_NAME (curl's host name check
+ * failed: it leaves the result at 1, "unspecified"; or 0, or OpenSSL's own
+ * mismatch codes), else UC_FAIL_TLS.
+ */
+uc_fail uc_transfer_cert_fail(long verify_result);
+
+/** "1.0", "1.1", "2" or "3" for a CURLINFO_HTTP_VERSION value; NULL for 0 or unknown. */
+const char *uc_transfer_http_version(long curl_http_version);
 
 /**
  * A UC_E* code for a curl_easy_setopt / curl_multi_setopt result: 0,

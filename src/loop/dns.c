@@ -227,22 +227,46 @@ static void mark_ready(dns_entry *e) {
   uv_idle_start(&d->deliver, deliver_cb);
 }
 
+/* The first address of `family` among the nodes, as CURLOPT_RESOLVE
+ * wants it ("[v6]" or "v4") appended to `out` after a comma if not first.
+ * Returns the node, or NULL if there is none of that family. */
+static const struct ares_addrinfo_node *add_first(const struct ares_addrinfo *res, int family,
+                                                  char *out, size_t outlen) {
+  for (const struct ares_addrinfo_node *n = res != NULL ? res->nodes : NULL; n; n = n->ai_next) {
+    if (n->ai_family != family)
+      continue;
+    char text[INET6_ADDRSTRLEN];
+    const void *a = family == AF_INET
+                        ? (const void *)&((struct sockaddr_in *)n->ai_addr)->sin_addr
+                        : (const void *)&((struct sockaddr_in6 *)n->ai_addr)->sin6_addr;
+    inet_ntop(family, a, text, sizeof text);
+    size_t len = strlen(out);
+    snprintf(out + len, outlen - len, family == AF_INET ? "%s%s" : "%s[%s]", len ? "," : "",
+             text);
+    return n;
+  }
+  return NULL;
+}
+
+/* Note: both families go to curl, IPv6 first ("[v6],v4"): curl's happy
+ * eyeballs (RFC 8305) then connects to whichever answers, so a host whose
+ * AAAA leads nowhere still gets its IPv4, and one reachable over IPv6
+ * only (its A record stale) gets its IPv6. One address of each family is
+ * enough for that and fits LOOP_DNS_ADDR_MAX. */
 static void addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res) {
   dns_entry *e = arg;
   loop_dns *d = e->dns;
-  const struct ares_addrinfo_node *pick = NULL;
-  for (const struct ares_addrinfo_node *n = res ? res->nodes : NULL; n; n = n->ai_next)
-    if (pick == NULL || (pick->ai_family != AF_INET && n->ai_family == AF_INET))
-      pick = n; /* prefer IPv4: loopback tests and most crawl targets have it */
+  char list[LOOP_DNS_ADDR_MAX] = "";
+  const struct ares_addrinfo_node *v6 = NULL, *v4 = NULL;
+  if (status == ARES_SUCCESS) {
+    v6 = add_first(res, AF_INET6, list, sizeof list);
+    v4 = add_first(res, AF_INET, list, sizeof list);
+  }
+  const struct ares_addrinfo_node *pick = v4 != NULL ? v4 : v6;
   if (status == ARES_ECANCELLED || status == ARES_EDESTRUCTION) {
     e->state = ENTRY_PENDING; /* deliver_cb reports UC_ECLOSED */
   } else if (status == ARES_SUCCESS && pick != NULL) {
-    char text[INET6_ADDRSTRLEN];
-    const void *a = pick->ai_family == AF_INET
-                        ? (const void *)&((struct sockaddr_in *)pick->ai_addr)->sin_addr
-                        : (const void *)&((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr;
-    inet_ntop(pick->ai_family, a, text, sizeof text);
-    snprintf(e->addr, sizeof e->addr, pick->ai_family == AF_INET ? "%s" : "[%s]", text);
+    memcpy(e->addr, list, sizeof e->addr);
     uint64_t ttl = (uint64_t)(pick->ai_ttl > 0 ? pick->ai_ttl : 0) * 1000;
     ttl = ttl < TTL_MIN_MS ? TTL_MIN_MS : ttl > TTL_MAX_MS ? TTL_MAX_MS : ttl;
     e->state = ENTRY_OK;

@@ -17,7 +17,7 @@
 
 #include "uvcrawl/config.h"
 
-#define LOOP_DNS_ADDR_MAX 64 /* an IPv6 literal in brackets fits (= UC_ADDR_MAX) */
+#define LOOP_DNS_ADDR_MAX 64 /* "[v6],v4" fits: 41 + 1 + 15 (= UC_ADDR_MAX) */
 
 typedef struct loop_dns loop_dns;
 
@@ -46,7 +46,9 @@ int loop_dns_new(loop_dns **out, uv_loop_t *loop, const uc_config *cfg, char *er
 /**
  * Resolve `host` for a connection to `port`.
  * @return 0 with the answer in addr (from a pin or the cache, or the host
- *         itself when it is an address literal such as "[::1]"; no callback),
+ *         itself when it is an address literal such as "[::1]"; no callback;
+ *         a lookup gives one address a family, IPv6 first: "[::1],127.0.0.1",
+ *         as CURLOPT_RESOLVE takes it, for curl's happy eyeballs),
  *         UC_ENOTFOUND (a cached failure, no callback), UC_ENOMEM (no
  *         room for a cache entry, no callback), or UC_EAGAIN: `w`
  *         is queued and w->cb will be called exactly once, later, from the

@@ -109,7 +109,7 @@ static const char SCHEMA[] =
     "CREATE TABLE hosts(id INTEGER PRIMARY KEY, key TEXT NOT NULL, robots_at INTEGER,"
     " robots_status INTEGER, robots_fail INTEGER, robots_body BLOB);"
     "CREATE TABLE urls(id INTEGER PRIMARY KEY, url TEXT NOT NULL, parent INTEGER,"
-    " host INTEGER NOT NULL, depth INTEGER NOT NULL, hops INTEGER NOT NULL,"
+    " host INTEGER NOT NULL, depth INTEGER NOT NULL, kind INTEGER NOT NULL,"
     " state INTEGER NOT NULL, status INTEGER, error TEXT);"
     "CREATE INDEX urls_live ON urls(depth, id) WHERE state < 2;"
     "CREATE INDEX urls_queued ON urls(host, id) WHERE state = 0;";
@@ -173,7 +173,7 @@ static int append(sqlite_store *ss, op o, const char *s1, const void *s2, size_t
 
 static int sq_put_url(uc_store *s, const uc_store_url *u) {
   op o = {.type = OP_URL, .id = u->id, .i1 = (int64_t)u->parent_id, .i2 = (int64_t)u->host_id,
-          .n1 = u->depth, .n2 = (int)u->hops};
+          .n1 = u->depth, .n2 = (int)u->kind};
   return append((sqlite_store *)s, o, u->url, NULL, 0);
 }
 
@@ -230,7 +230,7 @@ static int sq_take_refills(uc_store *s, uc_store_refill_fn fn, void *ctx) {
       rows[k] = (uc_store_url){.id = r->id, .url = log_text(&got, r->s1),
                                .parent_id = (uint64_t)r->i1, .parent = log_text(&got, r->s2),
                                .host_id = (uint64_t)r->i2, .depth = r->n1,
-                               .hops = (unsigned)r->n2, .state = UC_URL_QUEUED};
+                               .kind = (unsigned)r->n2, .state = UC_URL_QUEUED};
     }
     rc = fn(ctx, head->id, rows, n);
   }
@@ -589,7 +589,7 @@ static void url_columns(sqlite3_stmt *st, uc_store_url *u) {
                       .parent_id = (uint64_t)sqlite3_column_int64(st, 2),
                       .host_id = (uint64_t)sqlite3_column_int64(st, 3),
                       .depth = sqlite3_column_int(st, 4),
-                      .hops = (unsigned)sqlite3_column_int(st, 5),
+                      .kind = (unsigned)sqlite3_column_int(st, 5),
                       .state = (uc_url_state)sqlite3_column_int(st, 6),
                       .status = sqlite3_column_int(st, 7)};
 }
@@ -617,17 +617,17 @@ static int sq_load(uc_store *s, const uc_store_loader *l, void *ctx) {
                   host_row, l, ctx);
   if (rc == 0 && l->url != NULL)
     rc = each_row(ss,
-                  "SELECT id, url, parent, host, depth, hops, state, status FROM urls "
+                  "SELECT id, url, parent, host, depth, kind, state, status FROM urls "
                   "ORDER BY id",
                   url_row, l, ctx);
   /* The partial index urls_live serves this without a scan of done URLs. */
   if (rc == 0 && l->live != NULL)
     rc = each_row(ss,
                   l->live_by_depth
-                      ? "SELECT u.id, u.url, u.parent, u.host, u.depth, u.hops, u.state, u.status, "
+                      ? "SELECT u.id, u.url, u.parent, u.host, u.depth, u.kind, u.state, u.status, "
                         "p.url FROM urls AS u LEFT JOIN urls AS p ON p.id = u.parent "
                         "WHERE u.state < 2 ORDER BY u.depth, u.id"
-                      : "SELECT u.id, u.url, u.parent, u.host, u.depth, u.hops, u.state, u.status, "
+                      : "SELECT u.id, u.url, u.parent, u.host, u.depth, u.kind, u.state, u.status, "
                         "p.url FROM urls AS u LEFT JOIN urls AS p ON p.id = u.parent "
                         "WHERE u.state < 2 ORDER BY u.id",
                   live_row, l, ctx);
@@ -781,14 +781,14 @@ static int check_schema(sqlite_store *ss, char *err, size_t errlen) {
 
 static int prepare_writes(sqlite_store *ss) {
   static const char *const sql[] = {
-      "INSERT INTO urls(id, url, parent, host, depth, hops, state) VALUES(?, ?, ?, ?, ?, ?, 0)",
+      "INSERT INTO urls(id, url, parent, host, depth, kind, state) VALUES(?, ?, ?, ?, ?, ?, 0)",
       "UPDATE urls SET state = ?, status = ?, error = ? WHERE id = ?",
       "INSERT OR REPLACE INTO hosts(id, key, robots_at, robots_status, robots_fail, robots_body) "
       "VALUES(?, ?, ?, ?, ?, ?)",
       "INSERT OR IGNORE INTO scope(host, adopted) VALUES(?, ?)",
       "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
       /* urls_queued serves it: the host's queued URLs by id. */
-      "SELECT u.id, u.url, u.parent, u.depth, u.hops, p.url FROM urls AS u "
+      "SELECT u.id, u.url, u.parent, u.depth, u.kind, p.url FROM urls AS u "
       "LEFT JOIN urls AS p ON p.id = u.parent "
       "WHERE u.host = ? AND u.state = 0 AND u.id > ? AND u.depth <= ? ORDER BY u.id LIMIT ?",
   };

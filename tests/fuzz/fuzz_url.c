@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         path[0] != '/')
       abort();
     if (uc_url_host(out, host, sizeof host) == 0)
-      (void)uc_url_domain(host);
+      (void)uc_url_domain(NULL, host);
     free(again);
     free(origin);
     free(path);

@@ -58,7 +58,7 @@ def wait_for_dns(proc, port, timeout=20.0):
     raise Failure("dnsmasq did not answer in time")
 
 
-def start_dnsmasq(port):
+def start_dnsmasq(port, extra=()):
     exe = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
     if not os.path.exists(exe):
         raise Failure("dnsmasq is not installed (setup.sh installs dnsmasq-base)")
@@ -68,19 +68,23 @@ def start_dnsmasq(port):
                              f"--port={port}", "--pid-file=", "--user=root",
                              "--address=/test/127.0.0.1", "--address=/invalid/",
                              f"--local-ttl={LOCAL_TTL_S}",
-                             "--log-queries", f"--log-facility={log}"],
+                             "--log-queries", f"--log-facility={log}"] + list(extra),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return proc, log
 
 
 
 class Dnsmasq:
-    """A running dnsmasq: .port, .log (its query log), stopped on exit."""
+    """A running dnsmasq: .port, .log (its query log), stopped on exit.
+    `extra`: more dnsmasq options (e.g. "--address=/test/::1" for AAAA)."""
+
+    def __init__(self, extra=()):
+        self.extra = list(extra)
 
     def __enter__(self):
         for attempt in range(5):  # the port can be taken between our check and dnsmasq's bind
             self.port = free_port()
-            self.proc, self.log = start_dnsmasq(self.port)
+            self.proc, self.log = start_dnsmasq(self.port, self.extra)
             try:
                 wait_for_dns(self.proc, self.port)  # a query before it listens fails
                 return self

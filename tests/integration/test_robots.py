@@ -162,7 +162,9 @@ def unreachable_robots(a, d):
     t.start()
     try:
         port = srv.server_address[1]
-        refused_with_cause(a, f"https://tls.test:{port}/", f"tls.test:{port}:127.0.0.1", "tls",
+        # A self-signed certificate: its CA is unknown (issue 14 names it).
+        refused_with_cause(a, f"https://tls.test:{port}/", f"tls.test:{port}:127.0.0.1",
+                           "cert-unknown-ca",
                            "self-signed TLS")
     finally:
         srv.shutdown()

@@ -23,6 +23,7 @@ typedef struct walk {
   size_t qlen, qcap;
   char **set;          /* open addressing over canonical URLs (borrowed) */
   size_t setcap;
+  const tw_site_opts *site; /* borrowed: the scheme of the URLs */
 } walk;
 
 static void set_grow(walk *w);
@@ -69,7 +70,7 @@ static void visit(walk *w, int port, int host, const char *path,
 {
   char url[2300];
   if (host > 0)
-    tw_site_url(host, port, path, url, sizeof(url));
+    tw_site_url(w->site, host, port, path, url, sizeof(url));
   else
     snprintf(url, sizeof(url), "%s", raw_url);
   char *copy = strdup(url);
@@ -129,13 +130,16 @@ static int page_seen(const tw_opts *o, int host, const char *path, int *home)
   }
 }
 
-/* Splits "http://Host[:port]/path" into a host number and path. */
+/* Splits "http[s]://Host[:port]/path" into a host number and path. */
 static int parse_seed(const tw_opts *o, const char *url, int *host,
                       const char **path)
 {
-  if (strncasecmp(url, "http://", 7) != 0)
+  size_t skip = strncasecmp(url, "http://", 7) == 0    ? 7
+                : strncasecmp(url, "https://", 8) == 0 ? 8
+                                                       : 0;
+  if (skip == 0)
     return -1;
-  const char *a = url + 7;
+  const char *a = url + skip;
   size_t al = strcspn(a, "/?#");
   char auth[256];
   if (al == 0 || al >= sizeof(auth))
@@ -155,6 +159,7 @@ static int cmp_url(const void *a, const void *b)
 int tw_expect_run(const tw_opts *o, const tw_expect_opts *e, FILE *out)
 {
   walk w = {0};
+  w.site = &o->site;
   int *seed_hosts = calloc((size_t)e->nseeds + 1, sizeof(int));
   tw_link *links = calloc((size_t)o->site.links + 1, sizeof(*links));
   if (seed_hosts == NULL || links == NULL)

@@ -16,7 +16,7 @@ enum {
   OPT_EXPECT, OPT_EXPECT_SEED, OPT_EXPECT_SCOPE, OPT_PORT, OPT_ROBOTS,
   OPT_ROBOTS_STATUS, OPT_F5XX, OPT_FRESET, OPT_FSLOW, OPT_FHUGE,
   OPT_FREDIRECT, OPT_FWRONG, OPT_GZIP, OPT_SLOW_BPS, OPT_HUGE_BYTES,
-  OPT_MAX_CONNS, OPT_HELP
+  OPT_MAX_CONNS, OPT_HELP, OPT_SCHEME, OPT_LINK_PORT, OPT_LOCALHOST
 };
 
 static const struct option long_opts[] = {
@@ -49,6 +49,9 @@ static const struct option long_opts[] = {
   {"huge-bytes", required_argument, NULL, OPT_HUGE_BYTES},
   {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
   {"help", no_argument, NULL, OPT_HELP},
+  {"scheme", required_argument, NULL, OPT_SCHEME},
+  {"link-port", required_argument, NULL, OPT_LINK_PORT},
+  {"localhost", required_argument, NULL, OPT_LOCALHOST},
   {NULL, 0, NULL, 0},
 };
 
@@ -70,7 +73,13 @@ static void usage(FILE *fp)
       "  --robots FILE --robots-status N   (3xx: robots.txt redirects to /robots-moved.txt)\n"
       "  --fault-5xx --fault-reset --fault-slow --fault-huge --fault-redirect\n"
       "  --fault-wrong-type PCT   shares of misbehaving pages (0)\n"
-      "  --gzip  --slow-bps N (2000)  --huge-bytes N (50MiB)  --max-conns N\n",
+      "  --gzip  --slow-bps N (2000)  --huge-bytes N (50MiB)  --max-conns N\n"
+      "  --scheme http|https    scheme of absolute links and --expect URLs (http):\n"
+      "                         https when a TLS proxy such as nginx is in front\n"
+      "  --link-port N          port in absolute links and --expect URLs (default the\n"
+      "                         listening one, or --port)\n"
+      "  --localhost N          serve host N also under the name localhost (for a proxy\n"
+      "                         that resolves names itself; default: 404)\n",
       fp);
 }
 
@@ -204,6 +213,17 @@ int main(int argc, char **argv)
       o.huge_bytes = (uint64_t)parse_int("huge-bytes", optarg, 0, 1LL << 50, 1);
       break;
     case OPT_MAX_CONNS: o.max_conns = (int)parse_int("max-conns", optarg, 0, INT_MAX, 0); break;
+    case OPT_SCHEME:
+      if (strcmp(optarg, "http") != 0 && strcmp(optarg, "https") != 0) {
+        fprintf(stderr, "testweb: --scheme: http or https, not '%s'\n", optarg);
+        free(seeds);
+        free(o.robots_body);
+        return 2;
+      }
+      o.site.https = strcmp(optarg, "https") == 0;
+      break;
+    case OPT_LOCALHOST: o.site.localhost = (int)parse_int("localhost", optarg, 1, 9999, 0); break;
+    case OPT_LINK_PORT: o.link_port = (int)parse_int("link-port", optarg, 1, 65535, 0); break;
     case OPT_HELP: usage(stdout); free(seeds); free(o.robots_body); return 0;
     default: usage(stderr); free(seeds); free(o.robots_body); return 2;
     }
@@ -222,14 +242,14 @@ int main(int argc, char **argv)
   }
 
   if (expect) {
-    int port = expect_port ? expect_port : o.listen_port;
+    int port = o.link_port ? o.link_port : expect_port ? expect_port : o.listen_port;
     char seed_buf[64];
     if (port == 0) {
       fprintf(stderr, "testweb: --expect needs --port (or --listen with a port)\n");
       goto out;
     }
     if (nseeds == 0) {
-      tw_site_url(1, port, "/", seed_buf, sizeof(seed_buf));
+      tw_site_url(&o.site, 1, port, "/", seed_buf, sizeof(seed_buf));
       seeds[nseeds++] = seed_buf;
     }
     tw_expect_opts e = {port, expect_depth, seeds, nseeds, scope_host};

@@ -18,7 +18,7 @@ void tw_responder_init(tw_responder *r, const tw_opts *opts, int port)
 {
   memset(r, 0, sizeof(*r));
   r->opts = opts;
-  r->port = port;
+  r->port = opts->link_port > 0 ? opts->link_port : port;
 }
 
 void tw_responder_free(tw_responder *r)
@@ -327,7 +327,8 @@ static void special(tw_responder *r, const tw_http_req *req, tw_route rt,
     /* Another host on this port: the port is the Host header's. */
     const char *colon = strrchr(req->host, ':');
     char abs[128];
-    snprintf(abs, sizeof abs, "http://h%04ld.test%s/", rt.arg, colon != NULL ? colon : "");
+    snprintf(abs, sizeof abs, "%s://h%04ld.test%s/", tw_site_scheme(&o->site, 0), rt.arg,
+             colon != NULL ? colon : "");
     redirect(resp, abs);
     break;
   }

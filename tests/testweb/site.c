@@ -33,6 +33,8 @@ int tw_site_host_parse(const tw_site_opts *o, const char *host)
   for (size_t i = 0; i < n; i++)
     low[i] = (char)tolower((unsigned char)host[i]);
   low[n] = '\0';
+  if (o->localhost > 0 && o->localhost <= o->hosts && strcmp(low, "localhost") == 0)
+    return o->localhost; /* a name a proxy can resolve on its own */
   if (low[0] != 'h' || strcmp(low + n - 5, ".test") != 0)
     return 0;
   /* Only the canonical spelling (h0007, not h7) names a host. */
@@ -160,13 +162,21 @@ void tw_site_page_path(int page, char *out, size_t outlen)
     snprintf(out, outlen, "/d%d/p%d.html", page % 10, page);
 }
 
-void tw_site_url(int host, int port, const char *path, char *out,
-                 size_t outlen)
+const char *tw_site_scheme(const tw_site_opts *o, int upper)
 {
-  if (port == 80)
-    snprintf(out, outlen, "http://h%04d.test%s", host, path);
+  if (o->https)
+    return upper ? "HTTPS" : "https";
+  return upper ? "HTTP" : "http";
+}
+
+void tw_site_url(const tw_site_opts *o, int host, int port, const char *path,
+                 char *out, size_t outlen)
+{
+  if (port == (o->https ? 443 : 80))
+    snprintf(out, outlen, "%s://h%04d.test%s", tw_site_scheme(o, 0), host, path);
   else
-    snprintf(out, outlen, "http://h%04d.test:%d%s", host, port, path);
+    snprintf(out, outlen, "%s://h%04d.test:%d%s", tw_site_scheme(o, 0), host, port,
+             path);
 }
 
 tw_fault tw_site_page_fault(const tw_site_opts *o, int host, int page)
@@ -186,7 +196,7 @@ tw_fault tw_site_page_fault(const tw_site_opts *o, int host, int page)
 
 /* Spells a same-host link from page `from` to page `to` in one of several
  * forms that all normalise to the same URL; `form` picks which. */
-static void same_host_href(int host, int port, int from, int to, unsigned form,
+static void same_host_href(const tw_site_opts *o, int host, int port, int from, int to, unsigned form,
                            char *out, size_t outlen)
 {
   char path[48];
@@ -207,7 +217,7 @@ static void same_host_href(int host, int port, int from, int to, unsigned form,
       snprintf(out, outlen, "../d%d/p%d.html", tk, to);
     break;
   case 2: /* absolute, same host */
-    snprintf(out, outlen, "http://h%04d.test:%d%s", host, port, path);
+    snprintf(out, outlen, "%s://h%04d.test:%d%s", tw_site_scheme(o, 0), host, port, path);
     break;
   case 3: /* fragment */
     snprintf(out, outlen, "%s#sec%u", path, form % 7);
@@ -216,7 +226,7 @@ static void same_host_href(int host, int port, int from, int to, unsigned form,
     snprintf(out, outlen, " %s ", path);
     break;
   case 5: /* upper-case scheme and host */
-    snprintf(out, outlen, "HTTP://H%04d.TEST:%d%s", host, port, path);
+    snprintf(out, outlen, "%s://H%04d.TEST:%d%s", tw_site_scheme(o, 1), host, port, path);
     break;
   case 6: /* dot segments */
     if (to == 0)
@@ -257,8 +267,8 @@ static void make_link(const tw_site_opts *o, int host, int page, int port,
     if (r1 % 2)
       snprintf(l->href, sizeof(l->href), "%s", path);
     else
-      snprintf(l->href, sizeof(l->href), "http://h%04d.test:%d%s", host,
-               port, path);
+      snprintf(l->href, sizeof(l->href), "%s://h%04d.test:%d%s",
+               tw_site_scheme(o, 0), host, port, path);
     return;
   }
   if (roll < o->broken_pct + o->cross_pct && o->hosts > 1) {
@@ -268,16 +278,16 @@ static void make_link(const tw_site_opts *o, int host, int page, int port,
     tw_site_page_path(l->page, path, sizeof(path));
     switch (r3 % 3) {
     case 0:
-      snprintf(l->href, sizeof(l->href), "http://h%04d.test:%d%s", l->host,
-               port, path);
+      snprintf(l->href, sizeof(l->href), "%s://h%04d.test:%d%s",
+               tw_site_scheme(o, 0), l->host, port, path);
       break;
     case 1:
-      snprintf(l->href, sizeof(l->href), "http://H%04d.TEST:%d%s", l->host,
-               port, path);
+      snprintf(l->href, sizeof(l->href), "%s://H%04d.TEST:%d%s",
+               tw_site_scheme(o, 1), l->host, port, path);
       break;
     default:
-      snprintf(l->href, sizeof(l->href), "http://h%04d.test:%d%s#x",
-               l->host, port, path);
+      snprintf(l->href, sizeof(l->href), "%s://h%04d.test:%d%s#x",
+               tw_site_scheme(o, 0), l->host, port, path);
       break;
     }
     return;
@@ -289,7 +299,7 @@ static void make_link(const tw_site_opts *o, int host, int page, int port,
     l->page = 0;
   else
     l->page = (int)(r2 % (uint64_t)o->pages);
-  same_host_href(host, port, page, l->page, (unsigned)(r3 % 1000), l->href,
+  same_host_href(o, host, port, page, l->page, (unsigned)(r3 % 1000), l->href,
                  sizeof(l->href));
 }
 

@@ -33,6 +33,8 @@ typedef struct tw_site_opts {
   int cross_pct;                  /* share of links to another host */
   int broken_pct;                 /* share of links to /missing/<n>.html */
   int fault_pct[TW_FAULT_COUNT];  /* indexed by tw_fault; NONE unused */
+  int https;                      /* --scheme https: absolute links say https */
+  int localhost;                  /* --localhost N: the name "localhost" is hN.test; 0: 404 */
 } tw_site_opts;
 
 /** One link of a page: where it goes and how the HTML spells it. */
@@ -90,10 +92,13 @@ tw_route tw_site_route(const tw_site_opts *o, const char *target);
 /** Write the path of page n ("/" or "/d<k>/p<n>.html") into out. */
 void tw_site_page_path(int page, char *out, size_t outlen);
 
-/** Canonical absolute URL for host h and path: lower-case, default port 80
- *  dropped. Written into out (truncated to outlen). */
-void tw_site_url(int host, int port, const char *path, char *out,
-                 size_t outlen);
+/** "http" or "https" (--scheme), upper-case when `upper`; a static string. */
+const char *tw_site_scheme(const tw_site_opts *o, int upper);
+
+/** Canonical absolute URL for host h and path: lower-case, the scheme's
+ *  default port (80 or 443) omitted. */
+void tw_site_url(const tw_site_opts *o, int host, int port, const char *path,
+                 char *out, size_t outlen);
 
 /** The misbehaviour of page n of host h (page 0 never misbehaves). */
 tw_fault tw_site_page_fault(const tw_site_opts *o, int host, int page);

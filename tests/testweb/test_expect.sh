@@ -48,6 +48,25 @@ assert_eq "--expect takes the port from --listen" "$(url 1 /)" "$out"
 rc=0
 "$TESTWEB" --expect 1 2>/dev/null || rc=$?
 assert_eq "--expect without a port is a usage error" 2 "$rc"
+
+# --scheme https --link-port P (a TLS proxy in front): the same pages, each
+# URL with https:// and P; and the served pages link that way too.
+"$TESTWEB" --port "$TW_PORT" --expect -1 --expect-scope any --expect-seed "$SEED" \
+  --scheme https --link-port 8443 "${SITE[@]}" >"$TW_TMP/https.expect"
+sed "s|^http://\([^:/]*\):$TW_PORT/|https://\1:8443/|" "$TW_TMP/depth-1.expect" |
+  LC_ALL=C sort >"$TW_TMP/https.want"
+LC_ALL=C sort "$TW_TMP/https.expect" | cmp -s - "$TW_TMP/https.want" ||
+  fail "--scheme https --link-port: not the plain URL set with https and port 8443"
+ok "--scheme https --link-port 8443: $(wc -l <"$TW_TMP/https.expect") URLs, all https on 8443"
+rc=0
+"$TESTWEB" --scheme ftp --expect 0 --port 1 2>/dev/null || rc=$?
+assert_eq "--scheme ftp is a usage error" 2 "$rc"
+stop_server "$TW_PID"
+start_server linkport "${SITE[@]}" --scheme https --link-port 8443
+page=$(curl -s "http://127.0.0.1:$TW_PORT/" -H "Host: h0001.test:$TW_PORT")
+grep -q 'https://h000[0-9].test:8443/' <<<"$page" || fail "served page has no https link on 8443"
+if grep -q "http://" <<<"$page"; then fail "served page still links http://"; fi
+ok "a served page links https://...:8443"
 stop_server "$TW_PID"
 
 # Faults: a crawler sees no links on 5xx/reset/huge/wrong-type pages and the

@@ -24,6 +24,7 @@ typedef struct tw_opts {
   long slow_bps;
   uint64_t huge_bytes;
   int max_conns;          /* 0: unlimited */
+  int link_port;          /* --link-port: 0: the listening port */
 } tw_opts;
 
 #endif

@@ -306,6 +306,27 @@ static void test_record_exact(void **state) {
                               "\"error\":\"robots\",\"engine\":\"loop\",\"attempts\":0,"
                               "\"cause\":\"tls\"}\n");
   uc_buf_free(&b);
+
+  /* HTTP and TLS versions and the handshake follow attempts, each only when set. */
+  static const struct {
+    const char *http, *tls, *handshake, *want;
+  } versions[] = {
+      {"2", "TLSv1.3", "resumed",
+       "\"attempts\":1,\"http_version\":\"2\",\"tls_version\":\"TLSv1.3\","
+       "\"tls_handshake\":\"resumed\"}\n"},
+      {"2", "TLSv1.3", NULL, "\"attempts\":1,\"http_version\":\"2\",\"tls_version\":\"TLSv1.3\"}\n"},
+      {"1.1", NULL, NULL, "\"attempts\":1,\"http_version\":\"1.1\"}\n"},
+      {NULL, NULL, NULL, "\"attempts\":1}\n"},
+  };
+  for (size_t i = 0; i < sizeof versions / sizeof *versions; i++) {
+    r = (uc_record){.url = "https://t.test/", .status = 200, .links = 0, .new_links = 0,
+                    .engine = "loop", .attempts = 1, .http_version = versions[i].http,
+                    .tls_version = versions[i].tls, .tls_handshake = versions[i].handshake};
+    assert_int_equal(uc_record_format(&b, &r), 0);
+    if (strstr(b.data, versions[i].want) == NULL)
+      fail_msg("case %zu: %s lacks %s", i, b.data, versions[i].want);
+    uc_buf_free(&b);
+  }
 }
 
 /* {fetch_ms, its JSON}. */

@@ -24,17 +24,22 @@ static void test_json(void **state) {
   s.elapsed_s = 2.0;
   s.parse_ns = 1500000;
   s.threads_started = 37;
+  s.tls_handshakes = 5;
+  s.tls_resumed = 3;
+  s.failures[UC_FAIL_CERT_EXPIRED] = 4;
   uc_buf b = UC_BUF_INIT;
   assert_int_equal(uc_stats_format_json(&b, &s, "loop"), 0);
   static const char *const want[] = {
       "{\"engine\":\"loop\",\"elapsed_s\":2.000,\"pages\":10,\"pages_per_s\":5.0,",
-      "\"status\":{\"2xx\":7,\"3xx\":0,\"4xx\":0,\"5xx\":0},\"errors\":3,",
+      "\"status\":{\"2xx\":7,\"3xx\":0,\"4xx\":0,\"5xx\":0},\"errors\":7,",
       "\"errors_by_kind\":{\"dns\":2,\"refused\":0,\"connect\":0,\"timeout\":1,",
+      "\"reset\":0,\"tls\":0,\"cert-unknown-ca\":0,\"cert-expired\":4,\"cert-wrong-name\":0,",
       "\"skipped\":{\"duplicate\":40,",
       "\"parse_ms\":1.500,",
       "\"peak_inflight\":9999,",
       "\"interrupted\":false,\"threads_started\":37,\"records\":10,\"html_pages\":0,"
-      "\"requests\":0,\"seeds_ok\":0,\"ended\":\"done\",\"truncated\":0}\n",
+      "\"requests\":0,\"seeds_ok\":0,\"ended\":\"done\",\"truncated\":0,"
+      "\"tls_handshakes\":5,\"tls_resumed\":3}\n",
   };
   for (size_t i = 0; i < sizeof want / sizeof *want; i++)
     if (strstr(b.data, want[i]) == NULL)

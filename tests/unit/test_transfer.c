@@ -80,6 +80,43 @@ static void test_fail_kinds(void **state) {
   assert_int_equal(uc_transfer_error(CURLE_UNKNOWN_OPTION), UC_ELIB);
 }
 
+/* Certificate failures told apart by OpenSSL's verify result (the numbers
+ * are X509_V_ERR_*; 1 is what curl leaves when its host name check fails
+ * before it reads the chain's result), and CURLINFO_HTTP_VERSION named. */
+static void test_cert_kinds_and_versions(void **state) {
+  (void)state;
+  static const struct {
+    long verify;
+    uc_fail fail;
+  } certs[] = {
+      {1, UC_FAIL_CERT_WRONG_NAME},  {0, UC_FAIL_CERT_WRONG_NAME},
+      {62, UC_FAIL_CERT_WRONG_NAME}, /* X509_V_ERR_HOSTNAME_MISMATCH */
+      {10, UC_FAIL_CERT_EXPIRED},    {9, UC_FAIL_CERT_EXPIRED}, /* not yet valid */
+      {18, UC_FAIL_CERT_UNKNOWN_CA}, /* self-signed */
+      {19, UC_FAIL_CERT_UNKNOWN_CA}, /* self-signed CA in the chain */
+      {20, UC_FAIL_CERT_UNKNOWN_CA}, /* issuer not found locally */
+      {23, UC_FAIL_TLS},             /* revoked */
+      {7, UC_FAIL_TLS},              /* bad signature */
+  };
+  for (size_t i = 0; i < sizeof certs / sizeof *certs; i++)
+    if (uc_transfer_cert_fail(certs[i].verify) != certs[i].fail)
+      fail_msg("verify result %ld gives %d", certs[i].verify,
+               (int)uc_transfer_cert_fail(certs[i].verify));
+  static const struct {
+    long curl;
+    const char *name;
+  } versions[] = {
+      {CURL_HTTP_VERSION_1_0, "1.0"}, {CURL_HTTP_VERSION_1_1, "1.1"},
+      {CURL_HTTP_VERSION_2_0, "2"},   {CURL_HTTP_VERSION_3, "3"},
+      {0, NULL},                      {999, NULL},
+  };
+  for (size_t i = 0; i < sizeof versions / sizeof *versions; i++) {
+    const char *got = uc_transfer_http_version(versions[i].curl);
+    if (versions[i].name == NULL ? got != NULL : got == NULL || strcmp(got, versions[i].name))
+      fail_msg("HTTP version %ld gives %s", versions[i].curl, got ? got : "NULL");
+  }
+}
+
 /* A loopback port that nothing listens on: bind one, take its number, close it. */
 static int closed_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -128,6 +165,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pin),
       cmocka_unit_test(test_fail_kinds),
+      cmocka_unit_test(test_cert_kinds_and_versions),
       cmocka_unit_test(test_refused_transfer),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -525,14 +525,34 @@ static void test_domain(void **state) {
       {"[::1]", "[::1]"},
       {"::1", "::1"},
       {"a.example.com.", "example.com."},
-      {"a.example.co.uk", "co.uk"}, /* the documented approximation */
+      /* The Public Suffix List (libpsl): */
+      {"a.example.co.uk", "example.co.uk"},
+      {"example.co.uk", "example.co.uk"},
+      {"co.uk", "co.uk"},               /* a public suffix is its own scope */
+      {"a.b.example.co.uk.", "example.co.uk."},
+      {"github.io", "github.io"},
+      {"user.github.io", "user.github.io"}, /* the private section: one site each */
+      {"a.b.user.github.io", "user.github.io"},
+      {"www.city.kawasaki.jp", "city.kawasaki.jp"}, /* an exception rule (!city.kawasaki.jp) */
+      {"a.b.kawasaki.jp", "a.b.kawasaki.jp"},     /* a wildcard rule (*.kawasaki.jp) */
+      {"10.0.0.1", "10.0.0.1"},  /* libpsl alone would say "0.1" */
+      {"[2001:db8::1]", "[2001:db8::1]"},
       {".com", ".com"},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    const char *d = uc_url_domain(cases[i].host);
-    assert_string_equal(d, cases[i].domain);
-    assert_true(d >= cases[i].host && d <= cases[i].host + strlen(cases[i].host));
-  }
+  /* The same answers from the list compiled into libpsl and from the newest
+   * one at hand (Debian's publicsuffix package). */
+  struct psl_ctx_st *latest = uc_url_psl_load();
+  assert_non_null(latest);
+  const struct psl_ctx_st *lists[2] = {NULL, latest};
+  for (int l = 0; l < 2; l++)
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      const char *d = uc_url_domain(lists[l], cases[i].host);
+      if (strcmp(d, cases[i].domain) != 0)
+        fail_msg("list %d: %s -> %s, want %s", l, cases[i].host, d, cases[i].domain);
+      assert_true(d >= cases[i].host && d <= cases[i].host + strlen(cases[i].host));
+    }
+  uc_url_psl_free(latest);
+  uc_url_psl_free(NULL);
 }
 
 /* Passwords in userinfo are found and masked; nothing else is touched. */
