@@ -25,6 +25,7 @@
 #include "uvcrawl/record.h"
 #include "uvcrawl/extract.h"
 #include "uvcrawl/frontier.h"
+#include "uvcrawl/sink.h"
 #include "uvcrawl/stats.h"
 #include "uvcrawl/store.h"
 
@@ -57,6 +58,9 @@ typedef struct uc_fetch_result {
   /* --record-headers: the final response's headers of UC_RECORD_HEADERS
    * (record.h), NULL where absent; all NULL otherwise. */
   const char *headers[UC_RECORD_HEADER_COUNT];
+  /* --warc: the exchange as it went over the wire, NULL when none was
+   * captured or no complete response came (sinks keep it). */
+  const uc_exchange *exchange;
 } uc_fetch_result;
 
 /**
@@ -90,7 +94,7 @@ typedef int (*uc_visited_fn)(void *ctx, const char *url, size_t len);
 /** How to make a crawl (see uc_crawl_new). */
 typedef struct uc_crawl_opts {
   const uc_config *cfg;  /* borrowed; must outlive the crawl */
-  FILE *records;         /* where JSON Lines records go (borrowed; not closed) */
+  uc_sinks *sinks;       /* where records and exchanges go (borrowed; not closed) */
   const char *engine;    /* "loop" or "threads" (borrowed static string) */
   uint64_t now_ms;       /* the engine's clock now */
   /* The visited set for every dedup decision, or NULL for the crawl's own

@@ -23,7 +23,7 @@ enum {
   OPT_CONNECT_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_MAX_BODY, OPT_RETRIES, OPT_MAX_REDIRECTS,
   OPT_MAX_URL_LENGTH, OPT_MAX_PAGES_PER_HOST, OPT_RESOLVE, OPT_DNS_SERVER, OPT_STATS,
   OPT_PROGRESS, OPT_SEEN, OPT_TRACE, OPT_RECORD_HEADERS, OPT_STATE, OPT_STATUS,
-  OPT_STATE_OVERRIDE,
+  OPT_STATE_OVERRIDE, OPT_WARC, OPT_WARC_MAX_SIZE, OPT_WARC_DEDUP, OPT_WARC_CDX,
 };
 
 static const struct option long_options[] = {
@@ -63,6 +63,10 @@ static const struct option long_options[] = {
     {"state", required_argument, NULL, OPT_STATE},
     {"status", no_argument, NULL, OPT_STATUS},
     {"state-override", no_argument, NULL, OPT_STATE_OVERRIDE},
+    {"warc", required_argument, NULL, OPT_WARC},
+    {"warc-max-size", required_argument, NULL, OPT_WARC_MAX_SIZE},
+    {"warc-dedup", required_argument, NULL, OPT_WARC_DEDUP},
+    {"warc-cdx", required_argument, NULL, OPT_WARC_CDX},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -114,6 +118,13 @@ void cli_usage(FILE *f) {
       "  --trace FILE              Chrome trace-event JSON of every transfer's phases, the\n"
       "                            threads' work and counters (Perfetto, chrome://tracing)\n"
       "  --progress                live status line on stderr (when it is a terminal)\n"
+      "  --warc PREFIX             archive every fetch (robots.txt and redirects too) as\n"
+      "                            WARC/1.1 in PREFIX-00000.warc.gz, PREFIX-00001.warc.gz...\n"
+      "                            (bodies of any type, raw, up to --max-body)\n"
+      "  --warc-max-size BYTES     start a new WARC file past this size (default 1G)\n"
+      "  --warc-dedup on|off       a payload archived before becomes a revisit record\n"
+      "                            (default on)\n"
+      "  --warc-cdx FILE           write a CDXJ index of the archive (pywb's format)\n"
       "  --record-headers          add Location, Content-Length, Last-Modified and ETag\n"
       "                            to each record (\"headers\":{...})\n"
       "  --state DIR               keep the crawl's state in DIR/crawl.db (SQLite): a\n"
@@ -504,6 +515,26 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
   case OPT_STATE_OVERRIDE:
     o->state_override = true;
     return 0;
+  case OPT_WARC:
+    if (*arg == '\0')
+      return complain("bad value for %s: '%s'", name, arg), -1;
+    cfg->warc_prefix = arg;
+    return 0;
+  case OPT_WARC_MAX_SIZE:
+    return parse_bytes(name, arg, &cfg->warc_max_size);
+  case OPT_WARC_DEDUP:
+    if (strcmp(arg, "on") == 0)
+      cfg->warc_dedup = true;
+    else if (strcmp(arg, "off") == 0)
+      cfg->warc_dedup = false;
+    else
+      return complain("bad value for %s: '%s' (on or off)", name, arg), -1;
+    return 0;
+  case OPT_WARC_CDX:
+    if (*arg == '\0')
+      return complain("bad value for %s: '%s'", name, arg), -1;
+    cfg->warc_cdx = arg;
+    return 0;
   default:
     return -1;
   }
@@ -535,10 +566,12 @@ static int check_combination(const cli_options *o) {
     return complain("--parse-threads needs --engine loop%s%s", "", ""), -1;
   if (cfg->engine == UC_ENGINE_LOOP && o->seen_given)
     return complain("--seen needs --engine threads%s%s", "", ""), -1;
-  const char *out[3] = {cfg->output, cfg->stats_path, cfg->trace_path};
-  const char *what[3] = {"--output", "--stats", "--trace"};
-  for (int i = 0; i < 3; i++)
-    for (int j = i + 1; j < 3; j++)
+  if (cfg->warc_cdx != NULL && cfg->warc_prefix == NULL)
+    return complain("--warc-cdx needs --warc%s%s", "", ""), -1;
+  const char *out[4] = {cfg->output, cfg->stats_path, cfg->trace_path, cfg->warc_cdx};
+  const char *what[4] = {"--output", "--stats", "--trace", "--warc-cdx"};
+  for (int i = 0; i < 4; i++)
+    for (int j = i + 1; j < 4; j++)
       if (same_output(out[i], out[j], i == 0))
         return complain(strcmp(out[j], "-") == 0 ? "%s and %s both write to stdout"
                                                  : "%s and %s name the same file",

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zlib.h>
 
 #include "uvcrawl/buf.h"
 #include "uvcrawl/config.h"
@@ -40,6 +41,21 @@ typedef struct uc_transfer {
   bool truncated;           /* cut at --max-body (a robots.txt at UC_ROBOTS_MAX_BYTES) */
   bool headers_too_big;     /* cut at UC_MAX_HEADER_BYTES */
   bool out_of_memory;       /* the body could not be kept */
+  /* --warc: the exchange as it went over the wire (uc_exchange). curl does
+   * not decode the body then (CURLOPT_HTTP_CONTENT_DECODING 0): `raw` keeps
+   * it as received and zlib decodes gzip and deflate into `body`, under
+   * the same decoded bound as before (a gzip bomb is cut alike). */
+  bool capture;
+  uc_buf request;           /* owned: request line and headers as sent (the last request) */
+  uc_buf response;          /* owned: status line and headers of the current response */
+  uc_buf raw;               /* owned: the body as received, up to its bound */
+  z_stream zs;              /* decodes a gzip or deflate body (zs_on) */
+  bool zs_on, zs_done;
+  bool bad_encoding;        /* the body does not decode */
+  bool body_started;        /* write_cb has seen this response's first byte */
+  int64_t wall_ms;          /* when the last request was sent */
+  char ip[64];
+  uc_exchange exchange;     /* handed out by uc_transfer_collect */
 } uc_transfer;
 
 /**
@@ -66,7 +82,8 @@ int uc_transfer_setup(uc_transfer *t, CURL *easy, const uc_config *cfg, const uc
 
 /**
  * Read curl's outcome into `r` (status, content type, effective URL,
- * redirect target, Retry-After, body, failure kind). Strings in `r` are
+ * redirect target, Retry-After, body, failure kind, and with --warc the
+ * exchange when a complete response came). Strings in `r` are
  * borrowed from the easy handle and t->body: valid until the handle is
  * reset or cleaned up and until uc_transfer_reset().
  * @param curl_code  the transfer's CURLcode.

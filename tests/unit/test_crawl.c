@@ -20,6 +20,7 @@ typedef struct harness {
   uc_config cfg;
   uc_crawl *crawl;
   FILE *out;
+  uc_sinks *sinks; /* one JSON Lines sink writing to out */
   char *text; /* records written so far (open_memstream) */
   size_t len;
   uc_visited_fn visited; /* NULL: the crawl's own set */
@@ -37,8 +38,10 @@ static void start_with(harness *h, void (*tune)(uc_config *), uc_visited_fn visi
     tune(&h->cfg);
   h->out = open_memstream(&h->text, &h->len);
   assert_non_null(h->out);
+  assert_int_equal(uc_sinks_new(&h->sinks), 0);
+  assert_int_equal(uc_sink_jsonl_add(h->sinks, h->out, "memory"), 0);
   char err[128];
-  uc_crawl_opts o = {.cfg = &h->cfg, .records = h->out, .engine = "loop", .now_ms = 0,
+  uc_crawl_opts o = {.cfg = &h->cfg, .sinks = h->sinks, .engine = "loop", .now_ms = 0,
                      .visited = h->visited, .visited_ctx = h->visited_ctx};
   assert_int_equal(uc_crawl_new(&h->crawl, &o, err, sizeof err), 0);
 }
@@ -47,6 +50,7 @@ static void start(harness *h, void (*tune)(uc_config *)) { start_with(h, tune, N
 
 static void finish(harness *h) {
   uc_crawl_free(h->crawl);
+  uc_sinks_free(h->sinks);
   fclose(h->out);
   free(h->text);
 }
