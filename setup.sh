@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 PACKAGES=(build-essential pkg-config meson ninja-build python3 curl
   libuv1-dev libcurl4-openssl-dev libc-ares-dev libgumbo-dev zlib1g-dev
   libcmocka-dev dnsmasq-base clang-14 libclang-rt-14-dev wget2 gnuplot-nox time
-  openssl)
+  openssl libssl-dev nodejs npm)
 
 install_missing() {
   local missing=() p
@@ -75,7 +75,15 @@ run_suites() {
   return "${PIPESTATUS[0]}"
 }
 
+# warcio.js, the WARC reader the archive tests read back with: installed
+# from package-lock.json into tests/integration/node/ (never globally).
+install_node_modules() {
+  [ -d tests/integration/node/node_modules/warcio ] && return 0
+  (cd tests/integration/node && npm ci --no-audit --no-fund >/dev/null)
+}
+
 test_all() {
+  install_node_modules
   build build
   build build-asan -Db_sanitize=address,undefined -Db_lundef=false
   build build-tsan -Db_sanitize=thread -Db_lundef=false
