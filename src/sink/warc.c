@@ -218,8 +218,17 @@ static int open_file(warc *w, unsigned index, bool exclusive, char *err, size_t 
   w->index = index;
   w->size = 0;
   int rc = write_warcinfo(w);
-  if (rc != 0 && err != NULL)
-    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+  if (rc != 0) {
+    /* Note: a disk that fills as a file is rotated would leave an empty
+     * file, which no reader takes for a WARC: remove it. */
+    int e = errno;
+    if (err != NULL)
+      snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
+    close(w->fd);
+    w->fd = -1;
+    unlink(path);
+    errno = e;
+  }
   return rc;
 }
 
