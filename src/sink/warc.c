@@ -6,14 +6,28 @@
  * PREFIX-00000.warc.gz, ... rotated past --warc-max-size; and a CDXJ line
  * (pywb's format) for each response and revisit, as the crawl goes.
  *
- * Note: records go to the kernel with write(2), whole, as soon as they are
- * made, and nothing is buffered in user space: so flush has nothing to do,
- * the store's writer thread shares no state with this sink (no lock, and
- * nothing for ThreadSanitizer to see), and a write that fails (a full disk)
- * is cut back with ftruncate(2) so that the file ends on a complete record.
+ * The work (SHA-1 of each block and payload, gzip, the write, the dedup
+ * table, the index) runs on a writer thread of the sink's own, so that it
+ * never stalls the event loop, nor the threads engine's workers behind its
+ * crawl lock: uc_sinks_write() only copies the exchange into a bounded
+ * queue (it waits for room past QUEUE_BYTES, the only time it blocks).
+ * Flush waits until everything queued before it is in the kernel: that is
+ * what the store's pre_commit hook needs (a page is never DONE in the
+ * store before its records are written).
+ *
+ * Lock: `lock` protects the queue, its counts and the writer's first
+ * error; everything else (files, sizes, dedup table, zlib, buffers) is the
+ * writer thread's alone once it runs. No other lock is held with it.
+ *
+ * Note: each exchange goes to the file in one write(2), from memory, with
+ * no user-space buffer: a kill -9 tears at most the last record, and a
+ * write that fails (a full disk) is cut back with ftruncate(2), so that
+ * the file ends on a complete record.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +48,16 @@
 #define CONFORMS_TO \
   "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 #define GZIP_LEVEL 6 /* zlib's default: see docs/warc.md for the cost */
+#define QUEUE_BYTES (64u << 20) /* exchanges waiting for the writer, at most (but one) */
+
+/* One exchange waiting for the writer: a copy, since the crawl's buffers
+ * are reused once uc_sinks_write returns. */
+typedef struct job {
+  struct job *next;
+  size_t size;
+  uc_exchange ex; /* its strings point into data */
+  char data[];
+} job;
 
 /* A payload archived before: where a revisit refers to. */
 typedef struct seen_payload {
@@ -62,6 +86,17 @@ typedef struct warc {
   /* Scratch buffers, reused (the crawl's thread only). */
   uc_buf head, gz, line;
   char what[600];      /* "WARC files PREFIX-*.warc.gz" */
+  /* The queue to the writer thread, under `lock`. */
+  pthread_mutex_t lock;
+  pthread_cond_t more;  /* the writer waits: a job, or closing */
+  pthread_cond_t done;  /* write and flush wait: room, or jobs finished */
+  job *first, **tail;  /* the queue, oldest first */
+  size_t queued_bytes;
+  uint64_t submitted, finished;
+  bool closing;
+  int error, error_errno; /* the writer's first failure */
+  pthread_t thread;
+  bool thread_on;
 } warc;
 
 /* ---- small pieces ------------------------------------------------------- */
@@ -334,11 +369,8 @@ static int cdx_line(warc *w, const uc_exchange *ex, bool revisit, const char *di
 
 /* ---- the sink ----------------------------------------------------------- */
 
-static int warc_write(void *state, const uc_sink_entry *e) {
-  warc *w = state;
-  const uc_exchange *ex = e->exchange;
-  if (ex == NULL)
-    return 0;
+/* Archive one exchange (the writer thread). */
+static int archive(warc *w, const uc_exchange *ex) {
   char date[32], resp_id[64], req_id[64], payload_digest[33], block_digest[33];
   char extra[1024];
   uc_warc_date(ex->wall_ms, 0, date);
@@ -409,12 +441,114 @@ static int warc_write(void *state, const uc_sink_entry *e) {
   return rc;
 }
 
+/* The writer thread: archive each job in queue order; after a failure,
+ * drain the queue without writing, so that the files end where they
+ * failed, on a complete record. */
+static void *writer_main(void *arg) {
+  warc *w = arg;
+  pthread_mutex_lock(&w->lock);
+  for (;;) {
+    while (w->first == NULL && !w->closing)
+      pthread_cond_wait(&w->more, &w->lock);
+    job *j = w->first;
+    if (j == NULL)
+      break; /* closing, and nothing left */
+    if ((w->first = j->next) == NULL)
+      w->tail = &w->first;
+    bool failed = w->error != 0;
+    pthread_mutex_unlock(&w->lock);
+    int rc = failed ? 0 : archive(w, &j->ex);
+    int err = errno;
+    pthread_mutex_lock(&w->lock);
+    if (rc != 0 && w->error == 0) {
+      w->error = rc;
+      w->error_errno = rc == UC_EIO ? err : 0;
+    }
+    w->queued_bytes -= j->size;
+    w->finished++;
+    pthread_cond_broadcast(&w->done);
+    pthread_mutex_unlock(&w->lock);
+    free(j);
+    pthread_mutex_lock(&w->lock);
+  }
+  pthread_mutex_unlock(&w->lock);
+  return NULL;
+}
+
+/* A copy of the exchange for the queue. */
+static job *job_new(const uc_exchange *ex) {
+  const char *ct = ex->content_type != NULL ? ex->content_type : "";
+  size_t ulen = strlen(ex->target_uri) + 1, iplen = strlen(ex->ip) + 1, ctlen = strlen(ct) + 1;
+  size_t size = sizeof(job) + ulen + iplen + ctlen + ex->request_len + ex->response_len +
+                ex->payload_len;
+  job *j = malloc(size);
+  if (j == NULL)
+    return NULL;
+  j->next = NULL;
+  j->size = size;
+  j->ex = *ex;
+  char *p = j->data;
+#define COPY(field, src, n) \
+  memcpy(p, src, n);        \
+  j->ex.field = p;          \
+  p += n
+  COPY(target_uri, ex->target_uri, ulen);
+  COPY(ip, ex->ip, iplen);
+  COPY(content_type, ct, ctlen);
+  COPY(request, ex->request, ex->request_len);
+  COPY(response, ex->response, ex->response_len);
+  COPY(payload, ex->payload, ex->payload_len);
+#undef COPY
+  if (ex->content_type == NULL)
+    j->ex.content_type = NULL;
+  return j;
+}
+
+/* The crawl's thread: queue a copy of the exchange for the writer. A
+ * failure of the writer's is reported here, at the next write. */
+static int warc_write(void *state, const uc_sink_entry *e) {
+  warc *w = state;
+  if (e->exchange == NULL)
+    return 0;
+  job *j = job_new(e->exchange);
+  if (j == NULL)
+    return UC_ENOMEM;
+  pthread_mutex_lock(&w->lock);
+  while (w->error == 0 && w->first != NULL && w->queued_bytes + j->size > QUEUE_BYTES)
+    pthread_cond_wait(&w->done, &w->lock);
+  int rc = w->error, err = w->error_errno;
+  if (rc == 0) {
+    *w->tail = j;
+    w->tail = &j->next;
+    w->queued_bytes += j->size;
+    w->submitted++;
+    pthread_cond_signal(&w->more);
+  }
+  pthread_mutex_unlock(&w->lock);
+  if (rc != 0) {
+    free(j);
+    errno = err;
+  }
+  return rc;
+}
+
+/* Any thread: wait until what was queued before the call is written. */
 static int warc_flush(void *state) {
-  (void)state; /* see the note on top: nothing is buffered */
-  return 0;
+  warc *w = state;
+  pthread_mutex_lock(&w->lock);
+  uint64_t target = w->submitted;
+  while (w->finished < target)
+    pthread_cond_wait(&w->done, &w->lock);
+  int rc = w->error, err = w->error_errno;
+  pthread_mutex_unlock(&w->lock);
+  errno = err;
+  return rc;
 }
 
 static void warc_free(warc *w) {
+  pthread_mutex_destroy(&w->lock);
+  pthread_cond_destroy(&w->more);
+  pthread_cond_destroy(&w->done);
   for (size_t i = 0; i < w->seen_cap; i++)
     for (seen_payload *p = w->seen[i], *next; p != NULL; p = next) {
       next = p->next;
@@ -434,8 +568,15 @@ static void warc_free(warc *w) {
 
 static int warc_close(void *state) {
   warc *w = state;
-  int rc = 0, err = 0;
-  if (w->fd >= 0 && close(w->fd) != 0)
+  if (w->thread_on) {
+    pthread_mutex_lock(&w->lock);
+    w->closing = true;
+    pthread_cond_signal(&w->more);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL); /* it drains the queue first */
+  }
+  int rc = w->error, err = w->error_errno;
+  if (w->fd >= 0 && close(w->fd) != 0 && rc == 0)
     rc = UC_EIO, err = errno;
   if (w->cdx_fd >= 0 && close(w->cdx_fd) != 0 && rc == 0)
     rc = UC_EIO, err = errno;
@@ -480,6 +621,10 @@ int uc_sink_warc_add(uc_sinks *s, const uc_warc_opts *o, char *err, size_t errle
   if (w == NULL)
     return UC_ENOMEM;
   w->fd = w->cdx_fd = -1;
+  w->tail = &w->first;
+  pthread_mutex_init(&w->lock, NULL);
+  pthread_cond_init(&w->more, NULL);
+  pthread_cond_init(&w->done, NULL);
   w->max_size = o->max_size;
   w->dedup = o->dedup;
   w->prefix = strdup(o->prefix);
@@ -502,11 +647,25 @@ int uc_sink_warc_add(uc_sinks *s, const uc_warc_opts *o, char *err, size_t errle
       rc = UC_EIO;
     }
   }
+  /* The files are open before the writer starts: from now on they are its. */
+  if (rc == 0) {
+    /* Note: the writer must take no signal. Started with them unblocked,
+     * it could take the SIGINT that the threads engine waits for with
+     * sigwait (the early handler would count it, too late) and the crawl
+     * would never drain. It inherits a full mask. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
+      rc = UC_ENOMEM;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  }
   if (rc != 0) {
     int e = errno;
     warc_close(w);
     errno = e;
     return rc;
   }
+  w->thread_on = true;
   return uc_sinks_add(s, &warc_ops, w);
 }
