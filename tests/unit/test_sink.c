@@ -3,12 +3,18 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "sink_int.h"
 #include "uvcrawl/error.h"
@@ -178,11 +184,120 @@ static void test_jsonl_full(void **state) {
   fclose(full);
 }
 
+/* Complete gzip members in a file, and whether bytes are left over. */
+static int count_members(const char *path, bool *left_over) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  static unsigned char data[1 << 22];
+  size_t len = fread(data, 1, sizeof data, f);
+  fclose(f);
+  int members = 0;
+  size_t at = 0;
+  unsigned char out[65536];
+  *left_over = false;
+  while (at < len) {
+    z_stream z = {0};
+    assert_int_equal(inflateInit2(&z, 16 + 15), Z_OK);
+    z.next_in = data + at;
+    z.avail_in = (uInt)(len - at);
+    int rc;
+    do {
+      z.next_out = out;
+      z.avail_out = sizeof out;
+      rc = inflate(&z, Z_NO_FLUSH);
+    } while (rc == Z_OK);
+    at = len - z.avail_in;
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+      *left_over = true;
+      break;
+    }
+    members++;
+  }
+  return members;
+}
+
+typedef struct flusher {
+  uc_sinks *sinks;
+  atomic_bool stop;
+  int flushes, failures;
+} flusher;
+
+/* The store's writer thread, as the engines set it up: flush before each
+ * commit, while the crawl thread writes. */
+static void *flush_main(void *arg) {
+  flusher *fl = arg;
+  while (!atomic_load(&fl->stop)) {
+    fl->failures += uc_sinks_flush(fl->sinks, NULL) != 0;
+    fl->flushes++;
+  }
+  return NULL;
+}
+
+static void test_warc_flush_during_writes(void **state) {
+  (void)state;
+  char dir[] = "/tmp/test_sink-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char prefix[64], path[96], cdx[96];
+  snprintf(prefix, sizeof prefix, "%s/crawl", dir);
+  snprintf(path, sizeof path, "%s-00000.warc.gz", prefix);
+  snprintf(cdx, sizeof cdx, "%s/crawl.cdxj", dir);
+  uc_sinks *s = NULL;
+  char err[256];
+  uc_warc_opts o = {.prefix = prefix, .cdx_path = cdx, .max_size = 1ull << 30, .dedup = true,
+                    .software = "test_sink"};
+  assert_int_equal(uc_sinks_new(&s), 0);
+  assert_int_equal(uc_sink_warc_add(s, &o, err, sizeof err), 0);
+  flusher fl = {.sinks = s};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, flush_main, &fl), 0);
+  enum { EXCHANGES = 300 };
+  const char *req = "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n";
+  const char *resp = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n";
+  char body[64], uri[64];
+  for (int i = 0; i < EXCHANGES; i++) {
+    /* Every third payload repeats: a revisit. */
+    int n = snprintf(body, sizeof body, "<p>page %d</p>", i % 3 == 2 ? 0 : i);
+    snprintf(uri, sizeof uri, "http://a.test/p%d", i);
+    uc_exchange ex = {.target_uri = uri, .ip = "127.0.0.1", .wall_ms = 1796614048999,
+                      .request = req, .request_len = strlen(req), .response = resp,
+                      .response_len = strlen(resp), .payload = body, .payload_len = (size_t)n,
+                      .status = 200, .content_type = "text/html"};
+    uc_sink_entry e = {.exchange = &ex};
+    assert_int_equal(uc_sinks_write(s, &e), 0);
+  }
+  /* A flush returns once everything written before it is in the file. */
+  assert_int_equal(uc_sinks_flush(s, NULL), 0);
+  bool left_over = true;
+  assert_int_equal(count_members(path, &left_over), 1 + 2 * EXCHANGES);
+  assert_false(left_over);
+  atomic_store(&fl.stop, true);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_true(fl.flushes > 0);
+  assert_int_equal(fl.failures, 0);
+  assert_int_equal(uc_sinks_close(s), 0);
+  uc_sinks_free(s);
+  FILE *f = fopen(cdx, "r");
+  assert_non_null(f);
+  char line[1024];
+  int lines = 0, revisits = 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    lines++;
+    revisits += strstr(line, "\"mime\":\"warc/revisit\"") != NULL;
+  }
+  fclose(f);
+  assert_int_equal(lines, EXCHANGES);
+  assert_int_equal(revisits, EXCHANGES / 3); /* each i % 3 == 2 repeats page 0 */
+  unlink(path);
+  unlink(cdx);
+  rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_surt),       cmocka_unit_test(test_base32),
       cmocka_unit_test(test_dates),      cmocka_unit_test(test_sinks_set),
-      cmocka_unit_test(test_jsonl_full),
+      cmocka_unit_test(test_jsonl_full), cmocka_unit_test(test_warc_flush_during_writes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
