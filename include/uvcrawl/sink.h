@@ -42,6 +42,10 @@ typedef struct uc_exchange {
   bool truncated;         /* the payload was cut at its bound (--max-body) */
   int status;             /* the response's status code */
   const char *content_type; /* the response's Content-Type, NULL if none */
+  /* The hop before this one when the client followed a redirect itself
+   * (robots.txt), archived first; NULL if none. Such a hop has no payload
+   * (the client read it away): truncated when one was announced. */
+  const struct uc_exchange *prev;
 } uc_exchange;
 
 /** What the crawl hands to each sink for one URL. Borrowed for the call. */

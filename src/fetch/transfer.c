@@ -171,14 +171,56 @@ static size_t header_cb(char *data, size_t size, size_t n, void *userp) {
     return 0;
   }
   if (t->capture) {
-    if (first)
+    if (first) {
+      char *ip = NULL;
       uc_buf_reset(&t->response);
+      t->ip[0] = '\0';
+      if (curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != NULL)
+        snprintf(t->ip, sizeof t->ip, "%s", ip);
+    }
     if (uc_buf_append(&t->response, data, n) != 0) {
       t->out_of_memory = true;
       return 0;
     }
   }
   return n;
+}
+
+/* The status code of a status line ("HTTP/1.1 301 Moved"), 0 if none. */
+static int status_of(const uc_buf *head) {
+  const char *sp = head->data != NULL ? memchr(head->data, ' ', head->len) : NULL;
+  return sp != NULL ? atoi(sp + 1) : 0;
+}
+
+/* Whether a response's headers announce a body (a hop's was not kept). */
+static bool announces_body(const uc_buf *head) {
+  for (const char *p = head->data; p != NULL && (p = strchr(p, '\n')) != NULL;) {
+    p++;
+    if (strncasecmp(p, "Transfer-Encoding:", 18) == 0)
+      return true;
+    if (strncasecmp(p, "Content-Length:", 15) == 0)
+      return strtoull(p + 15, NULL, 10) > 0;
+  }
+  return false;
+}
+
+/* A redirect curl followed: keep the exchange that ended (no body). */
+static void keep_hop(uc_transfer *t) {
+  if (t->response.len == 0 || t->n_hops == UC_TRANSFER_HOPS)
+    return;
+  struct uc_transfer_hop *h = &t->hops[t->n_hops];
+  uc_buf_reset(&h->request);
+  uc_buf_reset(&h->response);
+  uc_buf_reset(&h->uri);
+  if (uc_buf_append(&h->request, t->request.data, t->request.len) != 0 ||
+      uc_buf_append(&h->response, t->response.data, t->response.len) != 0 ||
+      uc_buf_puts(&h->uri, t->uri.data != NULL ? t->uri.data : "") != 0) {
+    t->out_of_memory = true;
+    return;
+  }
+  memcpy(h->ip, t->ip, sizeof h->ip);
+  h->wall_ms = t->wall_ms;
+  t->n_hops++;
 }
 
 /* CURLOPT_DEBUGFUNCTION with --warc: the request headers as sent. A new
@@ -188,12 +230,20 @@ static int debug_cb(CURL *e, curl_infotype type, char *data, size_t n, void *use
   uc_transfer *t = userp;
   if (type != CURLINFO_HEADER_OUT)
     return 0;
-  if (t->request.len >= 4 && memcmp(t->request.data + t->request.len - 4, "\r\n\r\n", 4) == 0)
+  if (t->request.len >= 4 && memcmp(t->request.data + t->request.len - 4, "\r\n\r\n", 4) == 0) {
+    keep_hop(t); /* curl follows a redirect: the exchange before is complete */
     uc_buf_reset(&t->request);
+    uc_buf_reset(&t->response);
+  }
   if (t->request.len == 0) {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     t->wall_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    char *url = NULL;
+    uc_buf_reset(&t->uri);
+    if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != NULL &&
+        uc_buf_puts(&t->uri, url) != 0)
+      t->out_of_memory = true;
   }
   if (uc_buf_append(&t->request, data, n) != 0)
     t->out_of_memory = true;
@@ -289,11 +339,19 @@ static void keep_headers(uc_transfer *t, uc_fetch_result *r) {
 
 /* --warc: the exchange of a complete response, for the sinks. */
 static void keep_exchange(uc_transfer *t, uc_fetch_result *r) {
-  char *ip = NULL;
-  t->ip[0] = '\0';
-  if (curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != NULL)
-    snprintf(t->ip, sizeof t->ip, "%s", ip);
+  const uc_exchange *prev = NULL;
+  for (size_t i = 0; i < t->n_hops; i++) {
+    struct uc_transfer_hop *h = &t->hops[i];
+    h->exchange = (uc_exchange){
+        .target_uri = h->uri.data, .ip = h->ip, .wall_ms = h->wall_ms,
+        .request = h->request.data, .request_len = h->request.len,
+        .response = h->response.data, .response_len = h->response.len,
+        .payload = "", .payload_len = 0, .truncated = announces_body(&h->response),
+        .status = status_of(&h->response), .prev = prev};
+    prev = &h->exchange;
+  }
   t->exchange = (uc_exchange){
+      .prev = prev,
       .target_uri = r->final_url != NULL ? r->final_url : t->fetch->item.url,
       .ip = t->ip,
       .wall_ms = t->wall_ms,
@@ -379,10 +437,18 @@ void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
     uc_buf_free(&t->raw);
   uc_buf_reset(&t->request);
   uc_buf_reset(&t->response);
+  uc_buf_reset(&t->uri);
   if (!keep_buffer) {
     uc_buf_free(&t->request);
     uc_buf_free(&t->response);
+    uc_buf_free(&t->uri);
   }
+  for (size_t i = 0; i < UC_TRANSFER_HOPS; i++) { /* robots.txt redirects: rare */
+    uc_buf_free(&t->hops[i].request);
+    uc_buf_free(&t->hops[i].response);
+    uc_buf_free(&t->hops[i].uri);
+  }
+  t->n_hops = 0;
   if (t->zs_on)
     inflateEnd(&t->zs);
   t->zs_on = t->zs_done = t->bad_encoding = t->body_started = false;

@@ -27,6 +27,7 @@
 #include "uvcrawl/trace.h"
 
 #define UC_ADDR_MAX 64 /* an address as CURLOPT_RESOLVE wants it, IPv6 in brackets */
+#define UC_TRANSFER_HOPS 5 /* = CURLOPT_MAXREDIRS: redirects curl follows (robots.txt) */
 
 typedef struct uc_transfer {
   CURL *easy;               /* borrowed, set by uc_transfer_setup */
@@ -54,8 +55,18 @@ typedef struct uc_transfer {
   bool bad_encoding;        /* the body does not decode */
   bool body_started;        /* write_cb has seen this response's first byte */
   int64_t wall_ms;          /* when the last request was sent */
-  char ip[64];
+  char ip[64];              /* of the connection the last response came on */
+  uc_buf uri;               /* owned: the URL of the last request */
   uc_exchange exchange;     /* handed out by uc_transfer_collect */
+  /* Redirects curl followed itself (robots.txt): the earlier hops, oldest
+   * first, chained to `exchange` through uc_exchange.prev. */
+  struct uc_transfer_hop {
+    uc_buf request, response, uri; /* owned */
+    char ip[64];
+    int64_t wall_ms;
+    uc_exchange exchange;
+  } hops[UC_TRANSFER_HOPS];
+  size_t n_hops;
 } uc_transfer;
 
 /**

@@ -501,16 +501,29 @@ static job *job_new(const uc_exchange *ex) {
 #undef COPY
   if (ex->content_type == NULL)
     j->ex.content_type = NULL;
+  j->ex.prev = NULL; /* queued on its own, before this one */
   return j;
 }
 
 /* The crawl's thread: queue a copy of the exchange for the writer. A
  * failure of the writer's is reported here, at the next write. */
+static int queue_one(warc *w, const uc_exchange *ex);
+
 static int warc_write(void *state, const uc_sink_entry *e) {
   warc *w = state;
-  if (e->exchange == NULL)
-    return 0;
-  job *j = job_new(e->exchange);
+  /* Hops curl followed itself go first, oldest first. */
+  const uc_exchange *chain[16];
+  size_t n = 0;
+  for (const uc_exchange *ex = e->exchange; ex != NULL && n < 16; ex = ex->prev)
+    chain[n++] = ex;
+  int rc = 0;
+  while (rc == 0 && n > 0)
+    rc = queue_one(w, chain[--n]);
+  return rc;
+}
+
+static int queue_one(warc *w, const uc_exchange *ex) {
+  job *j = job_new(ex);
   if (j == NULL)
     return UC_ENOMEM;
   pthread_mutex_lock(&w->lock);

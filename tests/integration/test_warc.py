@@ -7,7 +7,9 @@ byte, what testweb serves for that URL (cut at --max-body and marked
 WARC-Truncated: length where it was cut); a fetch with no response is in
 the JSON records only; repeated payloads (testweb's 404 pages) become
 revisit records, none with --warc-dedup off; each CDXJ line's offset and
-length read back its record and payload; --warc-max-size rotates files.
+length read back its record and payload; --warc-max-size rotates files;
+a robots.txt behind a redirect (which curl follows itself) is archived hop
+by hop.
 Run with the loop engine, the test also crawls with the threads engine and
 compares: the same URIs, statuses and payload digests."""
 import json
@@ -151,6 +153,31 @@ def check_rotation(a, tw, engine):
     check(total == len(lines), f"every exchange in one of the files ({total}, {len(lines)})")
 
 
+def check_robots_hops(a, engine):
+    """robots.txt behind a redirect: the redirect and its target, each a
+    response with its request; the redirect's body, which curl reads away
+    when it follows, is marked cut."""
+    with Testweb(a.testweb, ["--hosts", "1", "--pages", "3", "--robots-status", "301"]) as tw:
+        d = tempfile.mkdtemp(prefix="uvwarc-robots-")
+        prefix = os.path.join(d, "crawl")
+        rc, _, _, err = run_crawl(a.uvcrawl, ["--resolve", tw.resolve_arg(), "--rate", "0", "-q",
+                                              "--warc", prefix, tw.url(1, "/")], engine)
+        check(rc == 0, f"robots.txt behind a redirect: exit 0 ({rc}: {err.strip()[-200:]})")
+        warc = read_warc(*warc_files(prefix))
+        hop = [r for r in warc if r["type"] == "response" and r["uri"].endswith("/robots.txt")]
+        moved = [r for r in warc if r["type"] == "response" and
+                 r["uri"].endswith("/robots-moved.txt")]
+        check(len(hop) == 1 and 300 <= hop[0]["status"] < 400 and hop[0]["truncated"] == "length"
+              and hop[0]["payload"] == b"" and hop[0]["block_ok"] and hop[0]["payload_ok"],
+              f"the redirect hop is archived, its unread body marked cut ({hop})")
+        status, body = truth(tw.port, tw.url(1, "/").split("/")[2], "/robots-moved.txt")
+        check(len(moved) == 1 and moved[0]["status"] == 200 and moved[0]["payload"] == body,
+              "the redirect's target is archived with its payload")
+        reqs = {r["uri"] for r in warc if r["type"] == "request"}
+        check({hop[0]["uri"], moved[0]["uri"]} <= reqs, "each hop has its request record")
+        check(warc.index(hop[0]) < warc.index(moved[0]), "hops in the order they were fetched")
+
+
 def content(warc):
     return sorted((r["uri"], r["status"], r["payload_digest"])
                   for r in warc if r["type"] in ("response", "revisit"))
@@ -185,6 +212,7 @@ def test():
                   f"{x['url']}: the same record with --warc ({mine.get(x['url'])} vs {key(x)})")
 
         check_rotation(a, tw, a.engine)
+        check_robots_hops(a, a.engine)
 
         if a.engine == "loop":
             d3 = tempfile.mkdtemp(prefix="uvwarc-threads-")
