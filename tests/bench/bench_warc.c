@@ -9,6 +9,7 @@
  *
  *   bench_warc [pages] [page bytes]
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,20 @@ int main(int argc, char **argv) {
                     .software = "bench_warc"};
   if (uc_sinks_new(&s) != 0 || uc_sink_warc_add(s, &o, err, sizeof err) != 0)
     return fprintf(stderr, "bench_warc: %s\n", err), 1;
-  /* Text like testweb's pages: words and links; each page differs (no revisits). */
+  /* Text like testweb's pages: words drawn at random, and links; each
+   * page differs (no revisits). */
+  static const char *const words[] = {
+      "lorem ", "ipsum ", "dolor ", "sit ", "amet ", "crawler ", "event ", "loop ",
+      "thread ", "archive ", "<a href=\"/d3/p13.html\">page 13</a>\n", "<p>", "</p>\n",
+      "the ", "of ", "and ", "h0001.test ", "2026 ", "record ", "payload "};
   char *body = malloc(size + 64);
-  for (size_t i = 0; i < size; i++)
-    body[i] = "lorem ipsum dolor sit amet <a href=\"/d3/p13.html\">p13</a>\n"[i % 57];
+  uint64_t x = 42;
+  for (size_t i = 0; i < size;) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    const char *w = words[(x >> 33) % (sizeof words / sizeof words[0])];
+    for (; *w != '\0' && i < size; w++)
+      body[i++] = *w;
+  }
   const char *req = "GET /d3/p13.html HTTP/1.1\r\nHost: h0001.test:8080\r\nUser-Agent: "
                     "uvcrawl/0.1.0\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\n\r\n";
   char resp[256];
