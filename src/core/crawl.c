@@ -510,6 +510,14 @@ int uc_crawl_seed(uc_crawl *c, const char *url, uint64_t now_ms) {
   return rc < 0 ? rc : 0;
 }
 
+static int to_sinks(uc_crawl *c, const uc_record *rec, const uc_exchange *ex) {
+  uc_sink_entry e = {.record = rec, .exchange = ex};
+  int rc = uc_sinks_write(c->sinks, &e);
+  if (rc == UC_EIO)
+    c->write_errno = errno;
+  return rc;
+}
+
 /* Hand one record (and the exchange behind it, if any) to the sinks; a
  * failed write is fatal for the crawl. */
 static int write_record(uc_crawl *c, const uc_record *rec, const uc_exchange *ex) {
@@ -518,23 +526,13 @@ static int write_record(uc_crawl *c, const uc_record *rec, const uc_exchange *ex
     snprintf(status, sizeof status, "http %d", rec->status);
     say("fail", rec->url, rec->error != NULL ? rec->error : status, rec->cause);
   }
-  uc_sink_entry e = {.record = rec, .exchange = ex};
-  int rc = uc_sinks_write(c->sinks, &e);
-  if (rc == UC_EIO)
-    c->write_errno = errno;
-  return rc;
+  return to_sinks(c, rec, ex);
 }
 
 /* A fetch that makes no record (robots.txt, a try that is retried) still
  * goes to the archives if a response came. */
 static int archive_only(uc_crawl *c, const uc_fetch_result *r) {
-  if (r->exchange == NULL)
-    return 0;
-  uc_sink_entry e = {.record = NULL, .exchange = r->exchange};
-  int rc = uc_sinks_write(c->sinks, &e);
-  if (rc == UC_EIO)
-    c->write_errno = errno;
-  return rc;
+  return r->exchange != NULL ? to_sinks(c, NULL, r->exchange) : 0;
 }
 
 static void count_outcome(uc_stats *s, int status, uc_fail fail) {
