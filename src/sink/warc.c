@@ -658,6 +658,10 @@ int uc_sink_warc_add(uc_sinks *s, const uc_warc_opts *o, char *err, size_t errle
     if (w->cdx_fd < 0) {
       snprintf(err, errlen, "cannot create %s: %s", o->cdx_path, strerror(errno));
       rc = UC_EIO;
+      /* Nothing half-written: the file just begun goes too. */
+      char path[1100];
+      snprintf(path, sizeof path, "%s-%05u.warc.gz", w->prefix, w->index);
+      unlink(path);
     }
   }
   /* The files are open before the writer starts: from now on they are its. */

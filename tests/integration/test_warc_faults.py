@@ -57,6 +57,12 @@ def unwritable(a, tw):
         check(rc == 2 and len(lines) == 1 and lines[0].startswith("uvcrawl: cannot create") and
               prefix in lines[0], f"--warc {prefix}: one clear line, exit 2 ({rc}: {lines})")
         check(not recs, f"--warc {prefix}: no fetch ({len(recs)} records)")
+    d = tempfile.mkdtemp(prefix="uvwarc-cdx-")
+    rc, _, _, err = run_crawl(a.uvcrawl, ["--warc", os.path.join(d, "crawl"), "--warc-cdx",
+                                          "/nonexistent-dir/x.cdxj"] + crawl_args(tw), a.engine)
+    check(rc == 2 and "cannot create /nonexistent-dir/x.cdxj" in err and not os.listdir(d),
+          f"--warc-cdx unwritable: exit 2, no WARC file begun ({rc}: {err.strip()}, "
+          f"{os.listdir(d)})")
     rc, _, _, err = run_crawl(a.uvcrawl, ["--warc-cdx", "x.cdxj"] + crawl_args(tw), a.engine)
     check(rc == 2 and "--warc-cdx needs --warc" in err, f"--warc-cdx alone: exit 2 ({err.strip()})")
     rows = uvtest.read_log(tw.log_path)
