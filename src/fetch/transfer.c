@@ -134,7 +134,10 @@ static size_t capture_write(uc_transfer *t, const char *data, size_t n, uint64_t
     char out[16384];
     t->zs.next_in = (Bytef *)(uintptr_t)data;
     t->zs.avail_in = (uInt)part;
-    while (t->zs.avail_in > 0 && !t->zs_done) {
+    /* Note: a full output buffer may leave output pending in zlib with
+     * no input left: go on until a pass leaves room, or the end of this
+     * chunk's decoded bytes would come only with the next chunk. */
+    do {
       t->zs.next_out = (Bytef *)out;
       t->zs.avail_out = sizeof out;
       int zrc = inflate(&t->zs, Z_NO_FLUSH);
@@ -146,8 +149,8 @@ static size_t capture_write(uc_transfer *t, const char *data, size_t n, uint64_t
       if (!keep_decoded(t, out, sizeof out - t->zs.avail_out, bound))
         return 0; /* the decoded bound: a gzip bomb stops here */
       if (zrc == Z_BUF_ERROR)
-        break;
-    }
+        break; /* no progress possible: more input needed */
+    } while (!t->zs_done && (t->zs.avail_in > 0 || t->zs.avail_out == 0));
   }
   if (part < n) {
     t->truncated = true;
