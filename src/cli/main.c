@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "loop.h"
 #include "options.h"
@@ -256,6 +257,11 @@ int main(int argc, char **argv) {
     close_output(records, cfg->output, "records", false);
     if (stats_file != NULL)
       close_output(stats_file, cfg->stats_path, "stats", false);
+    /* Bad usage writes nothing: the empty files just made go too. */
+    if (records != stdout && cfg->state_dir == NULL)
+      unlink(cfg->output);
+    if (stats_file != NULL)
+      unlink(cfg->stats_path);
     goto out;
   }
   uc_run_env env = {.sinks = sinks, .early_signals = early_signal_count, .store = store};

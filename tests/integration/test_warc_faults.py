@@ -52,11 +52,16 @@ def crawl_args(tw):
 
 def unwritable(a, tw):
     for prefix in ("/nonexistent-dir/crawl", "/proc/crawl"):
-        rc, recs, _, err = run_crawl(a.uvcrawl, ["--warc", prefix] + crawl_args(tw), a.engine)
-        lines = [x for x in err.splitlines() if x.strip()]
-        check(rc == 2 and len(lines) == 1 and lines[0].startswith("uvcrawl: cannot create") and
-              prefix in lines[0], f"--warc {prefix}: one clear line, exit 2 ({rc}: {lines})")
-        check(not recs, f"--warc {prefix}: no fetch ({len(recs)} records)")
+        d = tempfile.mkdtemp(prefix="uvwarc-bad-")
+        out, stats = os.path.join(d, "out.jsonl"), os.path.join(d, "stats.json")
+        p = subprocess.run([a.uvcrawl, "--engine", a.engine, "-o", out, "--stats", stats,
+                            "--warc", prefix] + crawl_args(tw), capture_output=True, text=True,
+                           timeout=60)
+        lines = [x for x in p.stderr.splitlines() if x.strip()]
+        check(p.returncode == 2 and len(lines) == 1 and
+              lines[0].startswith("uvcrawl: cannot create") and prefix in lines[0],
+              f"--warc {prefix}: one clear line, exit 2 ({p.returncode}: {lines})")
+        check(not os.listdir(d), f"--warc {prefix}: nothing written ({os.listdir(d)})")
     d = tempfile.mkdtemp(prefix="uvwarc-cdx-")
     rc, _, _, err = run_crawl(a.uvcrawl, ["--warc", os.path.join(d, "crawl"), "--warc-cdx",
                                           "/nonexistent-dir/x.cdxj"] + crawl_args(tw), a.engine)
