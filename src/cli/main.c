@@ -254,13 +254,14 @@ int main(int argc, char **argv) {
   FILE *trace_file = NULL;
   uc_sinks *sinks = NULL;
   if (open_sinks(cfg, argc, argv, records, &sinks) != 0) {
+    bool stats_stdout = stats_file == stdout;
     close_output(records, cfg->output, "records", false);
     if (stats_file != NULL)
       close_output(stats_file, cfg->stats_path, "stats", false);
     /* Bad usage writes nothing: the empty files just made go too. */
     if (records != stdout && cfg->state_dir == NULL)
       unlink(cfg->output);
-    if (stats_file != NULL)
+    if (stats_file != NULL && !stats_stdout)
       unlink(cfg->stats_path);
     goto out;
   }
