@@ -603,6 +603,52 @@ static const char *warc_what(void *state) { return ((warc *)state)->what; }
 static const uc_sink_ops warc_ops = {
     .write = warc_write, .flush = warc_flush, .close = warc_close, .what = warc_what};
 
+/* The value of "key":"..." in a CDXJ line, into out; false if absent or
+ * escaped (such a line is not reused). */
+static bool cdx_field(const char *line, const char *key, char *out, size_t outlen) {
+  char pat[32];
+  snprintf(pat, sizeof pat, "\"%s\":\"", key);
+  const char *v = strstr(line, pat);
+  if (v == NULL)
+    return false;
+  v += strlen(pat);
+  size_t n = strcspn(v, "\"\\");
+  if (v[n] != '"' || n >= outlen)
+    return false;
+  memcpy(out, v, n);
+  out[n] = '\0';
+  return true;
+}
+
+/* A resumed crawl (--state) with its index: the payloads archived by the
+ * runs before become revisits too. Each response line gives a digest, its
+ * URL and its 14-digit time (made back into a WARC-Date). */
+static int reload_payloads(warc *w, const char *cdx_path) {
+  FILE *f = fopen(cdx_path, "r");
+  if (f == NULL)
+    return 0; /* a new index: nothing archived before */
+  char *line = NULL;
+  size_t cap = 0;
+  int rc = 0;
+  while (rc == 0 && getline(&line, &cap, f) > 0) {
+    char digest[40], url[4096], mime[64], date[32];
+    const char *stamp = strchr(line, ' ');
+    if (stamp == NULL || strspn(stamp + 1, "0123456789") != 14 ||
+        !cdx_field(line, "digest", digest, sizeof digest) || strlen(digest) != 32 ||
+        !cdx_field(line, "url", url, sizeof url) ||
+        (cdx_field(line, "mime", mime, sizeof mime) && strcmp(mime, "warc/revisit") == 0) ||
+        seen_find(w, digest) != NULL)
+      continue;
+    stamp++;
+    snprintf(date, sizeof date, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", stamp, stamp + 4, stamp + 6,
+             stamp + 8, stamp + 10, stamp + 12);
+    rc = seen_add(w, digest, url, date);
+  }
+  free(line);
+  fclose(f);
+  return rc;
+}
+
 /* The first index with no file: a resumed crawl goes on in a new file. */
 static unsigned next_free_index(const char *prefix) {
   char path[1100];
@@ -664,6 +710,8 @@ int uc_sink_warc_add(uc_sinks *s, const uc_warc_opts *o, char *err, size_t errle
       unlink(path);
     }
   }
+  if (rc == 0 && o->resume && o->dedup && o->cdx_path != NULL)
+    rc = reload_payloads(w, o->cdx_path);
   /* The files are open before the writer starts: from now on they are its. */
   if (rc == 0) {
     /* Note: the writer must take no signal. Started with them unblocked,

@@ -293,11 +293,73 @@ static void test_warc_flush_during_writes(void **state) {
   rmdir(dir);
 }
 
+/* One exchange with this payload, written by a fresh sink on `prefix`. */
+static void write_one(const char *prefix, const char *cdx, bool resume, const char *uri,
+                      const char *payload, int64_t wall_ms) {
+  uc_sinks *s = NULL;
+  char err[256];
+  uc_warc_opts o = {.prefix = prefix, .cdx_path = cdx, .max_size = 1ull << 30, .dedup = true,
+                    .resume = resume, .software = "test_sink"};
+  assert_int_equal(uc_sinks_new(&s), 0);
+  assert_int_equal(uc_sink_warc_add(s, &o, err, sizeof err), 0);
+  const char *req = "GET / HTTP/1.1\r\n\r\n", *resp = "HTTP/1.1 200 OK\r\n\r\n";
+  uc_exchange ex = {.target_uri = uri, .ip = "", .wall_ms = wall_ms, .request = req,
+                    .request_len = strlen(req), .response = resp, .response_len = strlen(resp),
+                    .payload = payload, .payload_len = strlen(payload), .status = 200};
+  uc_sink_entry e = {.exchange = &ex};
+  assert_int_equal(uc_sinks_write(s, &e), 0);
+  assert_int_equal(uc_sinks_close(s), 0);
+  uc_sinks_free(s);
+}
+
+/* A resumed crawl (--state) goes on in the next free file, and a payload
+ * archived by the run before is a revisit that refers to it (the index
+ * says where). */
+static void test_warc_resume(void **state) {
+  (void)state;
+  char dir[] = "/tmp/test_sink-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char prefix[64], cdx[96], path[96];
+  snprintf(prefix, sizeof prefix, "%s/crawl", dir);
+  snprintf(cdx, sizeof cdx, "%s/crawl.cdxj", dir);
+  write_one(prefix, cdx, true, "http://a.test/first", "same bytes", 1796614048999);
+  write_one(prefix, cdx, true, "http://a.test/second", "same bytes", 1796614060000);
+  write_one(prefix, cdx, true, "http://a.test/third", "other bytes", 1796614070000);
+  FILE *f = fopen(cdx, "r");
+  assert_non_null(f);
+  char line[3][1024];
+  for (int i = 0; i < 3; i++)
+    assert_non_null(fgets(line[i], sizeof line[i], f));
+  fclose(f);
+  assert_non_null(strstr(line[0], "\"filename\":\"crawl-00000.warc.gz\""));
+  assert_non_null(strstr(line[1], "\"filename\":\"crawl-00001.warc.gz\""));
+  assert_non_null(strstr(line[1], "\"mime\":\"warc/revisit\""));
+  assert_null(strstr(line[2], "warc/revisit"));
+  /* The revisit names the first response and its date. */
+  snprintf(path, sizeof path, "%s-00001.warc.gz", prefix);
+  gzFile gz = gzopen(path, "rb");
+  assert_non_null(gz);
+  static char text[65536];
+  int n = gzread(gz, text, sizeof text - 1);
+  gzclose(gz);
+  assert_true(n > 0);
+  text[n] = '\0';
+  assert_non_null(strstr(text, "WARC-Refers-To-Target-URI: http://a.test/first\r\n"));
+  assert_non_null(strstr(text, "WARC-Refers-To-Date: 2026-12-07T03:27:28Z\r\n"));
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s-%05d.warc.gz", prefix, i);
+    unlink(path);
+  }
+  unlink(cdx);
+  rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_surt),       cmocka_unit_test(test_base32),
       cmocka_unit_test(test_dates),      cmocka_unit_test(test_sinks_set),
       cmocka_unit_test(test_jsonl_full), cmocka_unit_test(test_warc_flush_during_writes),
+      cmocka_unit_test(test_warc_resume),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
