@@ -16,7 +16,8 @@ PACKAGES=(build-essential pkg-config meson ninja-build python3 curl
   libpsl-dev publicsuffix # issue 14: --scope domain by the Public Suffix List
   tinyproxy # issue 14: --proxy is tested through a real proxy on loopback
   libxml2-dev # issue 14: sitemaps are parsed with libxml2
-  groff-base) # issue 14: test_manpage reads docs/uvcrawl.1 with groff
+  groff-base # issue 14: test_manpage reads docs/uvcrawl.1 with groff
+  nodejs npm) # issue 11: the WARC tests read archives back with warcio.js
 
 install_missing() {
   local missing=() p
@@ -92,7 +93,15 @@ run_suites() {
   return "${PIPESTATUS[0]}"
 }
 
+# warcio.js, the WARC reader the archive tests read back with: installed
+# from package-lock.json into tests/integration/node/ (never globally).
+install_node_modules() {
+  [ -d tests/integration/node/node_modules/warcio ] && return 0
+  (cd tests/integration/node && npm ci --no-audit --no-fund >/dev/null)
+}
+
 test_all() {
+  install_node_modules
   build build
   build build-asan -Db_sanitize=address,undefined -Db_lundef=false
   build build-tsan -Db_sanitize=thread -Db_lundef=false

@@ -81,6 +81,10 @@ typedef struct uc_config {
   bool quiet;
   bool verbose;              /* one stderr line per URL refused or failed */
   bool record_headers;       /* a few response headers in each record */
+  const char *warc_prefix;   /* --warc: NULL: no archive, and bodies kept only for parsing */
+  const char *warc_cdx;      /* --warc-cdx: NULL: no index */
+  uint64_t warc_max_size;    /* --warc-max-size: rotate past this many bytes */
+  bool warc_dedup;           /* --warc-dedup: revisit records for payloads seen before */
   const char *const *seeds;  /* URLs as given; normalized by the crawl */
   size_t n_seeds;
   uint64_t seen_key[2];      /* key of the visited set's hash */

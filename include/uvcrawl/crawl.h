@@ -25,6 +25,7 @@
 #include "uvcrawl/record.h"
 #include "uvcrawl/extract.h"
 #include "uvcrawl/frontier.h"
+#include "uvcrawl/sink.h"
 #include "uvcrawl/stats.h"
 #include "uvcrawl/store.h"
 
@@ -63,6 +64,9 @@ typedef struct uc_fetch_result {
   const char *tls_version;  /* "TLSv1.3", ...; NULL without TLS */
   const char *tls_handshake; /* "full" or "resumed" when this fetch opened a TLS
                                 connection, NULL when it reused one (or had no TLS) */
+  /* --warc: the exchange as it went over the wire, NULL when none was
+   * captured or no complete response came (sinks keep it). */
+  const uc_exchange *exchange;
 } uc_fetch_result;
 
 /**
@@ -97,7 +101,7 @@ typedef int (*uc_visited_fn)(void *ctx, const char *url, size_t len);
 /** How to make a crawl (see uc_crawl_new). */
 typedef struct uc_crawl_opts {
   const uc_config *cfg;  /* borrowed; must outlive the crawl */
-  FILE *records;         /* where JSON Lines records go (borrowed; not closed) */
+  uc_sinks *sinks;       /* where records and exchanges go (borrowed; not closed) */
   const char *engine;    /* "loop" or "threads" (borrowed static string) */
   uint64_t now_ms;       /* the engine's clock now */
   /* The visited set for every dedup decision, or NULL for the crawl's own

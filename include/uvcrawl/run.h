@@ -32,8 +32,7 @@
  * owned by whoever starts it (the CLI). All borrowed for the whole run.
  */
 typedef struct uc_run_env {
-  FILE *records;   /* JSON Lines records; flushed at the end, not closed */
-  const char *records_name; /* for messages: the path, or NULL for stdout */
+  uc_sinks *sinks; /* the outputs (records, WARC); flushed at the end, not closed */
   uc_trace *trace; /* --trace's writer, or NULL; the caller closes it */
   uc_store *store; /* the crawl's state (memory or --state), or NULL; the caller frees it */
   /* SIGINT/SIGTERM that arrived before the engine took the signals over
@@ -110,7 +109,7 @@ void uc_run_trace_store(uc_store *store, uc_trace *t, uint64_t now_ns, uint64_t 
 #define UC_EXIT_NO_SEED 3
 
 /**
- * End a run: flush the records (a failed flush is fatal), record in the
+ * End a run: flush the sinks (a failed flush is fatal), record in the
  * store why the run ended and wait until all of it is durable (a failed
  * store is fatal, and said in its own words), copy the final
  * counters with the engine's outcome into `out` (and why it ended,

@@ -10,14 +10,17 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "loop.h"
 #include "options.h"
 #include "state.h"
 #include "thr.h"
 #include "uvcrawl/buf.h"
+#include "uvcrawl/error.h"
 #include "uvcrawl/run.h"
 #include "uvcrawl/sitemap.h"
+#include "uvcrawl/sink.h"
 #include "uvcrawl/stats.h"
 #include "uvcrawl/trace.h"
 
@@ -150,6 +153,41 @@ static void print_version(void) {
          loop_versions(), UC_GUMBO_VERSION);
 }
 
+/* The outputs the crawl writes to: the JSON records, and with --warc the
+ * archive (created here, so that an unwritable PREFIX fails before any
+ * fetch, with exit 2). A resumed crawl (--state) starts a new WARC file. */
+static int open_sinks(const uc_config *cfg, int argc, char **argv, FILE *records,
+                      uc_sinks **out) {
+  const char *name = cfg->output != NULL && strcmp(cfg->output, "-") != 0 ? cfg->output
+                                                                         : "stdout";
+  int rc = uc_sinks_new(out);
+  if (rc == 0)
+    rc = uc_sink_jsonl_add(*out, records, name);
+  if (rc == 0 && cfg->warc_prefix != NULL) {
+    uc_buf cmd = UC_BUF_INIT;
+    for (int i = 0; rc == 0 && i < argc; i++) {
+      rc = i > 0 ? uc_buf_append(&cmd, " ", 1) : 0;
+      if (rc == 0)
+        rc = uc_buf_puts(&cmd, argv[i]);
+    }
+    char err[512] = "";
+    uc_warc_opts wo = {.prefix = cfg->warc_prefix, .cdx_path = cfg->warc_cdx,
+                       .max_size = cfg->warc_max_size, .dedup = cfg->warc_dedup,
+                       .resume = cfg->state_dir != NULL,
+                       .software = "uvcrawl/" UVCRAWL_VERSION, .options = cmd.data};
+    if (rc == 0 && (rc = uc_sink_warc_add(*out, &wo, err, sizeof err)) != 0 && err[0] != '\0')
+      fprintf(stderr, "uvcrawl: %s\n", err);
+    uc_buf_free(&cmd);
+  }
+  if (rc == UC_ENOMEM)
+    fputs("uvcrawl: out of memory\n", stderr);
+  if (rc != 0) {
+    uc_sinks_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
 int main(int argc, char **argv) {
   catch_early_signals();
   /* Note: `uvcrawl ... | head -1` closes the records' pipe; SIGPIPE's
@@ -215,11 +253,22 @@ int main(int argc, char **argv) {
     goto out;
   }
   FILE *trace_file = NULL;
-  const char *records_name =
-      cfg->output != NULL && strcmp(cfg->output, "-") != 0 ? cfg->output : NULL;
-  uc_run_env env = {.records = records, .records_name = records_name,
-                    .early_signals = early_signal_count, .store = store};
+  uc_sinks *sinks = NULL;
+  if (open_sinks(cfg, argc, argv, records, &sinks) != 0) {
+    bool stats_stdout = stats_file == stdout;
+    close_output(records, cfg->output, "records", false);
+    if (stats_file != NULL)
+      close_output(stats_file, cfg->stats_path, "stats", false);
+    /* Bad usage writes nothing: the empty files just made go too. */
+    if (records != stdout && cfg->state_dir == NULL)
+      unlink(cfg->output);
+    if (stats_file != NULL && !stats_stdout)
+      unlink(cfg->stats_path);
+    goto out;
+  }
+  uc_run_env env = {.sinks = sinks, .early_signals = early_signal_count, .store = store};
   if (open_trace(cfg, &env.trace, &trace_file) != 0) {
+    uc_sinks_free(sinks);
     close_output(records, cfg->output, "records", false);
     if (stats_file != NULL)
       close_output(stats_file, cfg->stats_path, "stats", false);
@@ -236,7 +285,16 @@ int main(int argc, char **argv) {
   const char *engine = cfg->engine == UC_ENGINE_THREADS ? "threads" : "loop";
   code = cfg->engine == UC_ENGINE_THREADS ? thr_run(cfg, &env, &stats)
                                           : loop_run(cfg, &env, &stats);
-  /* The run has reported a records write that failed (code 1). */
+  /* The WARC files end on complete records; the run has reported a write
+   * that failed (code 1). */
+  if (uc_sinks_close(sinks) != 0 && code != 1) {
+    const char *what = NULL;
+    int err = uc_sinks_failed(sinks, &what);
+    fprintf(stderr, "uvcrawl: cannot write %s: %s\n", what != NULL ? what : "the output",
+            strerror(err != 0 ? err : EIO));
+    code = 1;
+  }
+  uc_sinks_free(sinks);
   if (close_output(records, cfg->output, "records", code == 1) != 0 && code == 0)
     code = 1;
   if (close_trace(cfg, env.trace, trace_file) != 0 && code == 0)

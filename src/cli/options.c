@@ -28,6 +28,7 @@ enum {
   /* issue 14: TLS, HTTP versions, headers, proxy */
   OPT_CA_CERT, OPT_INSECURE, OPT_HTTP1_1, OPT_HTTP2, OPT_HEADER, OPT_PROXY, OPT_ACCEPT,
   OPT_REJECT, OPT_SITEMAP, OPT_SITEMAPS,
+  OPT_WARC, OPT_WARC_MAX_SIZE, OPT_WARC_DEDUP, OPT_WARC_CDX,
 };
 
 static const struct option long_options[] = {
@@ -78,6 +79,10 @@ static const struct option long_options[] = {
     {"reject", required_argument, NULL, OPT_REJECT},
     {"sitemap", required_argument, NULL, OPT_SITEMAP},
     {"sitemaps", required_argument, NULL, OPT_SITEMAPS},
+    {"warc", required_argument, NULL, OPT_WARC},
+    {"warc-max-size", required_argument, NULL, OPT_WARC_MAX_SIZE},
+    {"warc-dedup", required_argument, NULL, OPT_WARC_DEDUP},
+    {"warc-cdx", required_argument, NULL, OPT_WARC_CDX},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -132,6 +137,13 @@ void cli_usage(FILE *f) {
       "  --trace FILE              Chrome trace-event JSON of every transfer's phases, the\n"
       "                            threads' work and counters (Perfetto, chrome://tracing)\n"
       "  --progress                live status line on stderr (when it is a terminal)\n"
+      "  --warc PREFIX             archive every fetch (robots.txt and redirects too) as\n"
+      "                            WARC/1.1 in PREFIX-00000.warc.gz, PREFIX-00001.warc.gz...\n"
+      "                            (bodies of any type, raw, up to --max-body)\n"
+      "  --warc-max-size BYTES     start a new WARC file past this size (default 1G)\n"
+      "  --warc-dedup on|off       a payload archived before becomes a revisit record\n"
+      "                            (default on)\n"
+      "  --warc-cdx FILE           write a CDXJ index of the archive (pywb's format)\n"
       "  --record-headers          add Location, Content-Length, Last-Modified and ETag\n"
       "                            to each record (\"headers\":{...})\n"
       "  --state DIR               keep the crawl's state in DIR/crawl.db (SQLite): a\n"
@@ -627,6 +639,26 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
       return complain("bad value for %s: '%s' (a proxy URL)", name, arg), -1;
     cfg->proxy = arg;
     return 0;
+  case OPT_WARC:
+    if (*arg == '\0')
+      return complain("bad value for %s: '%s'", name, arg), -1;
+    cfg->warc_prefix = arg;
+    return 0;
+  case OPT_WARC_MAX_SIZE:
+    return parse_bytes(name, arg, &cfg->warc_max_size);
+  case OPT_WARC_DEDUP:
+    if (strcmp(arg, "on") == 0)
+      cfg->warc_dedup = true;
+    else if (strcmp(arg, "off") == 0)
+      cfg->warc_dedup = false;
+    else
+      return complain("bad value for %s: '%s' (on or off)", name, arg), -1;
+    return 0;
+  case OPT_WARC_CDX:
+    if (*arg == '\0')
+      return complain("bad value for %s: '%s'", name, arg), -1;
+    cfg->warc_cdx = arg;
+    return 0;
   default:
     return -1;
   }
@@ -660,10 +692,12 @@ static int check_combination(const cli_options *o) {
     return complain("--seen needs --engine threads%s%s", "", ""), -1;
   if (cfg->engine == UC_ENGINE_LOOP && o->sync_given)
     return complain("--sync needs --engine threads%s%s", "", ""), -1;
-  const char *out[3] = {cfg->output, cfg->stats_path, cfg->trace_path};
-  const char *what[3] = {"--output", "--stats", "--trace"};
-  for (int i = 0; i < 3; i++)
-    for (int j = i + 1; j < 3; j++)
+  if (cfg->warc_cdx != NULL && cfg->warc_prefix == NULL)
+    return complain("--warc-cdx needs --warc%s%s", "", ""), -1;
+  const char *out[4] = {cfg->output, cfg->stats_path, cfg->trace_path, cfg->warc_cdx};
+  const char *what[4] = {"--output", "--stats", "--trace", "--warc-cdx"};
+  for (int i = 0; i < 4; i++)
+    for (int j = i + 1; j < 4; j++)
       if (same_output(out[i], out[j], i == 0))
         return complain(strcmp(out[j], "-") == 0 ? "%s and %s both write to stdout"
                                                  : "%s and %s name the same file",

@@ -19,6 +19,8 @@ void uc_config_defaults(uc_config *cfg) {
   cfg->connect_timeout_s = 10.0;
   cfg->drain_timeout_s = 10.0;
   cfg->max_body = 10u * 1024 * 1024;
+  cfg->warc_max_size = 1024u * 1024 * 1024;
+  cfg->warc_dedup = true;
   cfg->retries = 2;
   cfg->max_redirects = 10;
   cfg->max_url_length = 2048;

@@ -70,7 +70,7 @@ typedef struct pending_link {
 
 struct uc_crawl {
   const uc_config *cfg;
-  FILE *records;
+  uc_sinks *sinks;
   const char *engine;
   uc_seen *seen;
   uc_visited_fn visited;    /* dedup: our own seen set, or the engine's */
@@ -89,7 +89,6 @@ struct uc_crawl {
   bool capped;              /* --max-pages reached */
   uint64_t dispatched_pages;
   uint64_t rng;             /* backoff jitter; seeded from the config */
-  uc_buf line;              /* one record being formatted */
   char product_token[64];
   /* The store (borrowed; NULL: none) and the ids the crawl gives out. */
   uc_store *store;
@@ -136,7 +135,7 @@ int uc_crawl_new(uc_crawl **out, const uc_crawl_opts *o, char *err, size_t errle
   if (c == NULL)
     return UC_ENOMEM;
   c->cfg = cfg;
-  c->records = o->records;
+  c->sinks = o->sinks;
   c->engine = o->engine;
   c->store = o->store;
   c->durable = o->store != NULL && uc_store_is_durable(o->store);
@@ -193,7 +192,6 @@ void uc_crawl_free(uc_crawl *c) {
   uc_frontier_free(c->frontier);
   uc_policy_free(c->policy);
   uc_seen_free(c->seen);
-  uc_buf_free(&c->line);
   free(c);
 }
 
@@ -620,22 +618,29 @@ static int seed_kind(uc_crawl *c, const char *url, unsigned kind, uint64_t now_m
   return rc < 0 ? rc : 0;
 }
 
-/* Format and write one record; a failed write is fatal for the crawl. */
-static int write_record(uc_crawl *c, const uc_record *rec) {
+static int to_sinks(uc_crawl *c, const uc_record *rec, const uc_exchange *ex) {
+  uc_sink_entry e = {.record = rec, .exchange = ex};
+  int rc = uc_sinks_write(c->sinks, &e);
+  if (rc == UC_EIO)
+    c->write_errno = errno;
+  return rc;
+}
+
+/* Hand one record (and the exchange behind it, if any) to the sinks; a
+ * failed write is fatal for the crawl. */
+static int write_record(uc_crawl *c, const uc_record *rec, const uc_exchange *ex) {
   if (c->cfg->verbose && (rec->error != NULL || rec->status >= 400)) {
     char status[16];
     snprintf(status, sizeof status, "http %d", rec->status);
     say("fail", rec->url, rec->error != NULL ? rec->error : status, rec->cause);
   }
-  uc_buf_reset(&c->line);
-  int rc = uc_record_format(&c->line, rec);
-  if (rc != 0)
-    return rc;
-  if (fwrite(c->line.data, 1, c->line.len, c->records) != c->line.len) {
-    c->write_errno = errno;
-    return UC_EIO;
-  }
-  return 0;
+  return to_sinks(c, rec, ex);
+}
+
+/* A fetch that makes no record (robots.txt, a try that is retried) still
+ * goes to the archives if a response came. */
+static int archive_only(uc_crawl *c, const uc_fetch_result *r) {
+  return r->exchange != NULL ? to_sinks(c, NULL, r->exchange) : 0;
 }
 
 static void count_outcome(uc_stats *s, int status, uc_fail fail) {
@@ -662,7 +667,7 @@ static int refuse(uc_crawl *c, uc_frontier_item *item, uc_fail why, uint64_t now
   if (why == UC_FAIL_ROBOTS && h->robots_cause[0] != '\0')
     rec.cause = h->robots_cause;
   count_outcome(&c->stats, 0, why);
-  int rc = write_record(c, &rec);
+  int rc = write_record(c, &rec, NULL);
   if (rc == 0)
     rc = store_state(c, item->id, UC_URL_FAILED, 0, rec.error);
   uc_frontier_done(c->frontier, item->host, now_ms);
@@ -1075,7 +1080,7 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
       is_html(r->content_type, r->body, r->body_len))
     c->stats.html_pages++;
   c->stats.bytes += r->bytes;
-  int rc = write_record(c, &rec);
+  int rc = write_record(c, &rec, r->exchange);
   /* Note: an aborted transfer (a second signal) was never really fetched;
    * its record says "aborted", and the store puts it back in the queue so
    * that a resumed crawl fetches it. */
@@ -1108,11 +1113,15 @@ int uc_crawl_complete(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_par
   /* One store group a completion: a page's record state and the links it
    * found commit together (store.h). */
   if (KIND_OF(f->item.kind) == UC_KIND_ROBOTS) {
-    rc = robots_done(c, f, r, now_ms);
+    rc = archive_only(c, r);
+    if (rc == 0)
+      rc = robots_done(c, f, r, now_ms);
     if (rc == 0)
       rc = store_commit(c, false);
   } else if (!c->stopping && retryable(r) && f->item.attempts <= c->cfg->retries) {
-    rc = retry(c, f, r, now_ms);
+    rc = archive_only(c, r);
+    if (rc == 0)
+      rc = retry(c, f, r, now_ms);
   } else {
     rc = page_done(c, f, r, parsed, now_ms);
     if (rc == 0)

@@ -107,8 +107,10 @@ void uc_run_trace_span(uc_trace_xfer *tx, const uc_fetch *f, const uc_fetch_resu
 }
 
 int uc_run_end(uc_crawl *c, const uc_run_env *env, const uc_run_outcome *o, uc_stats *out) {
-  int flush_errno = fflush(env->records) != 0 ? errno : 0;
-  uc_crawl_fail(c, flush_errno != 0 ? UC_EIO : 0);
+  const char *flush_what = NULL;
+  int flush_rc = uc_sinks_flush(env->sinks, &flush_what);
+  int flush_errno = flush_rc != 0 ? errno : 0;
+  uc_crawl_fail(c, flush_rc);
   *out = *uc_crawl_stats(c);
   out->elapsed_s = o->elapsed_s;
   out->interrupted = o->interrupted;
@@ -134,11 +136,15 @@ int uc_run_end(uc_crawl *c, const uc_run_env *env, const uc_run_outcome *o, uc_s
     }
   }
   int write_errno = uc_crawl_write_errno(c) != 0 ? uc_crawl_write_errno(c) : flush_errno;
-  const char *name = env->records_name != NULL ? env->records_name : "stdout";
+  const char *what = NULL;
+  if (uc_sinks_failed(env->sinks, &what) == 0 && flush_what != NULL)
+    what = flush_what;
+  if (what == NULL)
+    what = "the output";
   if (store_err[0] != '\0')
     fprintf(stderr, "uvcrawl: crawl stopped: %s\n", store_err);
   else if (fatal == UC_EIO && write_errno != 0) /* e.g. a closed pipe: say which output */
-    fprintf(stderr, "uvcrawl: crawl stopped: cannot write records to %s: %s\n", name,
+    fprintf(stderr, "uvcrawl: crawl stopped: cannot write %s: %s\n", what,
             strerror(write_errno));
   else if (fatal != 0)
     fprintf(stderr, "uvcrawl: crawl stopped: %s\n", uc_strerror(fatal));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
@@ -67,12 +68,16 @@ static bool type_wanted(uc_transfer *t) {
  * protocol's 50 MB); the bytes counted are decoded
  * ones, so a gzip bomb is cut like an endless body. Returning less than n
  * makes curl end the transfer. */
+static size_t capture_write(uc_transfer *t, const char *data, size_t n, uint64_t bound);
+
 static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
   uc_transfer *t = userp;
   bool robots = t->fetch->item.kind == UC_KIND_ROBOTS;
   bool sitemap = UC_KIND_OF(t->fetch->item.kind) == UC_KIND_SITEMAP;
   uint64_t bound = robots ? UC_ROBOTS_MAX_BYTES : sitemap ? UC_SITEMAP_MAX_BYTES : t->cfg->max_body;
   n *= size;
+  if (t->capture)
+    return capture_write(t, data, n, bound);
   if (t->bytes == 0 && t->body.len == 0) {
     const char *ct = NULL;
     curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
@@ -112,12 +117,94 @@ static void read_tls(uc_transfer *t) {
   t->tls_resumed = SSL_session_reused(ssl) == 1;
 }
 
+/* Keep decoded bytes of the body, under the same bound as without
+ * --warc: false when the bound cut them. */
+static bool keep_decoded(uc_transfer *t, const char *data, size_t n, uint64_t bound) {
+  size_t part = t->bytes + n > bound ? (size_t)(bound - t->bytes) : n;
+  if (t->keep_body && uc_buf_append(&t->body, data, part) != 0) {
+    t->out_of_memory = true;
+    return false;
+  }
+  t->bytes += part;
+  if (part < n)
+    t->truncated = true;
+  return part == n;
+}
+
+/* The body starts: is it kept for the parser, and how is it encoded? */
+static void capture_start(uc_transfer *t) {
+  const char *ct = NULL;
+  curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
+  t->keep_body = t->fetch->item.kind == UC_KIND_ROBOTS || may_be_html(ct);
+  t->body_started = true;
+  struct curl_header *h = NULL;
+  if (curl_easy_header(t->easy, "Content-Encoding", 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+    return;
+  const char *v = h->value;
+  v += strspn(v, " \t");
+  if (strncasecmp(v, "gzip", 4) == 0 || strncasecmp(v, "x-gzip", 6) == 0 ||
+      strncasecmp(v, "deflate", 7) == 0) {
+    memset(&t->zs, 0, sizeof t->zs);
+    /* 32 + 15: zlib tells gzip from zlib-wrapped deflate by the header. */
+    if (inflateInit2(&t->zs, 32 + 15) == Z_OK)
+      t->zs_on = true;
+    else
+      t->out_of_memory = true;
+  }
+}
+
+/* write_cb with --warc: keep the raw bytes up to the bound, and decode
+ * them for the parser (and the decoded byte count). */
+static size_t capture_write(uc_transfer *t, const char *data, size_t n, uint64_t bound) {
+  if (!t->body_started)
+    capture_start(t);
+  if (t->out_of_memory)
+    return 0;
+  size_t part = t->raw.len + n > bound ? (size_t)(bound - t->raw.len) : n;
+  if (uc_buf_append(&t->raw, data, part) != 0) {
+    t->out_of_memory = true;
+    return 0;
+  }
+  if (!t->zs_on) {
+    if (!keep_decoded(t, data, part, bound))
+      return 0;
+  } else if (!t->zs_done) {
+    char out[16384];
+    t->zs.next_in = (Bytef *)(uintptr_t)data;
+    t->zs.avail_in = (uInt)part;
+    /* Note: a full output buffer may leave output pending in zlib with
+     * no input left: go on until a pass leaves room, or the end of this
+     * chunk's decoded bytes would come only with the next chunk. */
+    do {
+      t->zs.next_out = (Bytef *)out;
+      t->zs.avail_out = sizeof out;
+      int zrc = inflate(&t->zs, Z_NO_FLUSH);
+      if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) {
+        t->bad_encoding = true; /* curl says CURLE_BAD_CONTENT_ENCODING */
+        return 0;
+      }
+      t->zs_done = zrc == Z_STREAM_END;
+      if (!keep_decoded(t, out, sizeof out - t->zs.avail_out, bound))
+        return 0; /* the decoded bound: a gzip bomb stops here */
+      if (zrc == Z_BUF_ERROR)
+        break; /* no progress possible: more input needed */
+    } while (!t->zs_done && (t->zs.avail_in > 0 || t->zs.avail_out == 0));
+  }
+  if (part < n) {
+    t->truncated = true;
+    return 0;
+  }
+  return n;
+}
+
 /* CURLOPT_HEADERFUNCTION: cap the headers of one response; a server that
- * sends endless headers is cut off like an endless body. */
+ * sends endless headers is cut off like an endless body. With --warc, keep
+ * the last response's status line and headers as received. */
 static size_t header_cb(char *data, size_t size, size_t n, void *userp) {
   uc_transfer *t = userp;
   n *= size;
-  if (n > 5 && memcmp(data, "HTTP/", 5) == 0) {
+  bool first = n > 5 && memcmp(data, "HTTP/", 5) == 0;
+  if (first) {
     t->header_bytes = 0; /* a new response (after a 1xx or a redirect) */
     read_tls(t);
   }
@@ -126,7 +213,84 @@ static size_t header_cb(char *data, size_t size, size_t n, void *userp) {
     t->headers_too_big = true;
     return 0;
   }
+  if (t->capture) {
+    if (first) {
+      char *ip = NULL;
+      uc_buf_reset(&t->response);
+      t->ip[0] = '\0';
+      if (curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != NULL)
+        snprintf(t->ip, sizeof t->ip, "%s", ip);
+    }
+    if (uc_buf_append(&t->response, data, n) != 0) {
+      t->out_of_memory = true;
+      return 0;
+    }
+  }
   return n;
+}
+
+/* The status code of a status line ("HTTP/1.1 301 Moved"), 0 if none. */
+static int status_of(const uc_buf *head) {
+  const char *sp = head->data != NULL ? memchr(head->data, ' ', head->len) : NULL;
+  return sp != NULL ? atoi(sp + 1) : 0;
+}
+
+/* Whether a response's headers announce a body (a hop's was not kept). */
+static bool announces_body(const uc_buf *head) {
+  for (const char *p = head->data; p != NULL && (p = strchr(p, '\n')) != NULL;) {
+    p++;
+    if (strncasecmp(p, "Transfer-Encoding:", 18) == 0)
+      return true;
+    if (strncasecmp(p, "Content-Length:", 15) == 0)
+      return strtoull(p + 15, NULL, 10) > 0;
+  }
+  return false;
+}
+
+/* A redirect curl followed: keep the exchange that ended (no body). */
+static void keep_hop(uc_transfer *t) {
+  if (t->response.len == 0 || t->n_hops == UC_TRANSFER_HOPS)
+    return;
+  struct uc_transfer_hop *h = &t->hops[t->n_hops];
+  uc_buf_reset(&h->request);
+  uc_buf_reset(&h->response);
+  uc_buf_reset(&h->uri);
+  if (uc_buf_append(&h->request, t->request.data, t->request.len) != 0 ||
+      uc_buf_append(&h->response, t->response.data, t->response.len) != 0 ||
+      uc_buf_puts(&h->uri, t->uri.data != NULL ? t->uri.data : "") != 0) {
+    t->out_of_memory = true;
+    return;
+  }
+  memcpy(h->ip, t->ip, sizeof h->ip);
+  h->wall_ms = t->wall_ms;
+  t->n_hops++;
+}
+
+/* CURLOPT_DEBUGFUNCTION with --warc: the request headers as sent. A new
+ * request (a redirect robots.txt follows) starts after a complete one. */
+static int debug_cb(CURL *e, curl_infotype type, char *data, size_t n, void *userp) {
+  (void)e;
+  uc_transfer *t = userp;
+  if (type != CURLINFO_HEADER_OUT)
+    return 0;
+  if (t->request.len >= 4 && memcmp(t->request.data + t->request.len - 4, "\r\n\r\n", 4) == 0) {
+    keep_hop(t); /* curl follows a redirect: the exchange before is complete */
+    uc_buf_reset(&t->request);
+    uc_buf_reset(&t->response);
+  }
+  if (t->request.len == 0) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    t->wall_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    char *url = NULL;
+    uc_buf_reset(&t->uri);
+    if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != NULL &&
+        uc_buf_puts(&t->uri, url) != 0)
+      t->out_of_memory = true;
+  }
+  if (uc_buf_append(&t->request, data, n) != 0)
+    t->out_of_memory = true;
+  return 0;
 }
 
 int uc_transfer_error(CURLcode code) {
@@ -148,7 +312,17 @@ static CURLcode set_options(uc_transfer *t, CURL *e, const uc_config *cfg, const
   SET(CURLOPT_HEADERDATA, t);
   SET(CURLOPT_USERAGENT, cfg->user_agent);
   SET(CURLOPT_NOSIGNAL, 1L);
-  SET(CURLOPT_ACCEPT_ENCODING, ""); /* all curl decodes: gzip, br, zstd */
+  if (t->capture) {
+    /* The body is archived as sent: curl passes it on undecoded, and we
+     * ask only for what zlib decodes for the parser. */
+    SET(CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+    SET(CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    SET(CURLOPT_DEBUGFUNCTION, debug_cb);
+    SET(CURLOPT_DEBUGDATA, t);
+    SET(CURLOPT_VERBOSE, 1L); /* or the debug function is never called */
+  } else {
+    SET(CURLOPT_ACCEPT_ENCODING, ""); /* all curl decodes: gzip, br, zstd */
+  }
   SET(CURLOPT_TIMEOUT_MS, (long)(cfg->timeout_s * 1000));
   SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->connect_timeout_s * 1000));
   SET(CURLOPT_LOW_SPEED_LIMIT, (long)UC_LOW_SPEED_BYTES);
@@ -184,6 +358,7 @@ int uc_transfer_setup(uc_transfer *t, CURL *e, const uc_config *cfg, const uc_fe
   t->easy = e;
   t->cfg = cfg;
   t->fetch = f;
+  t->capture = cfg->warc_prefix != NULL;
   char pinned[UC_ADDR_MAX];
   if (addr == NULL && uc_transfer_pin(cfg, f->host, f->port, pinned))
     addr = pinned;
@@ -225,6 +400,37 @@ static void keep_headers(uc_transfer *t, uc_fetch_result *r) {
     r->headers[i] = found[i] ? t->headers.data + at[i] : NULL;
 }
 
+/* --warc: the exchange of a complete response, for the sinks. */
+static void keep_exchange(uc_transfer *t, uc_fetch_result *r) {
+  const uc_exchange *prev = NULL;
+  for (size_t i = 0; i < t->n_hops; i++) {
+    struct uc_transfer_hop *h = &t->hops[i];
+    h->exchange = (uc_exchange){
+        .target_uri = h->uri.data, .ip = h->ip, .wall_ms = h->wall_ms,
+        .request = h->request.data, .request_len = h->request.len,
+        .response = h->response.data, .response_len = h->response.len,
+        .payload = "", .payload_len = 0, .truncated = announces_body(&h->response),
+        .status = status_of(&h->response), .prev = prev};
+    prev = &h->exchange;
+  }
+  t->exchange = (uc_exchange){
+      .prev = prev,
+      .target_uri = r->final_url != NULL ? r->final_url : t->fetch->item.url,
+      .ip = t->ip,
+      .wall_ms = t->wall_ms,
+      .request = t->request.data,
+      .request_len = t->request.len,
+      .response = t->response.data,
+      .response_len = t->response.len,
+      .payload = t->raw.data != NULL ? t->raw.data : "",
+      .payload_len = t->raw.len,
+      .truncated = t->truncated,
+      .status = r->status,
+      .content_type = r->content_type,
+  };
+  r->exchange = &t->exchange;
+}
+
 void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
                          uc_fetch_result *r) {
   long status = 0;
@@ -245,6 +451,7 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
   memset(r, 0, sizeof *r);
   r->fail = t->headers_too_big ? UC_FAIL_HEADERS
             : t->out_of_memory ? UC_FAIL_OTHER
+            : t->bad_encoding  ? UC_FAIL_PROTOCOL
             : t->truncated     ? UC_FAIL_NONE /* cut at its bound: what arrived counts */
                                : uc_transfer_fail(curl_code);
   r->truncated = t->truncated;
@@ -279,6 +486,8 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
     if (connects > 0)
       r->tls_handshake = t->tls_resumed ? "resumed" : "full";
   }
+  if (t->capture && r->fail == UC_FAIL_NONE && t->request.len > 0 && t->response.len > 0)
+    keep_exchange(t, r);
 }
 
 uc_fail uc_transfer_cert_fail(long verify_result) {
@@ -346,6 +555,27 @@ void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
   else
     uc_buf_free(&t->body);
   uc_buf_free(&t->headers);
+  if (keep_buffer && t->raw.cap <= KEEP_BUFFER_MAX)
+    uc_buf_reset(&t->raw);
+  else
+    uc_buf_free(&t->raw);
+  uc_buf_reset(&t->request);
+  uc_buf_reset(&t->response);
+  uc_buf_reset(&t->uri);
+  if (!keep_buffer) {
+    uc_buf_free(&t->request);
+    uc_buf_free(&t->response);
+    uc_buf_free(&t->uri);
+  }
+  for (size_t i = 0; i < UC_TRANSFER_HOPS; i++) { /* robots.txt redirects: rare */
+    uc_buf_free(&t->hops[i].request);
+    uc_buf_free(&t->hops[i].response);
+    uc_buf_free(&t->hops[i].uri);
+  }
+  t->n_hops = 0;
+  if (t->zs_on)
+    inflateEnd(&t->zs);
+  t->zs_on = t->zs_done = t->bad_encoding = t->body_started = false;
   t->bytes = 0;
   t->header_bytes = 0;
   t->keep_body = t->truncated = t->headers_too_big = t->out_of_memory = false;

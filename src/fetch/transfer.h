@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zlib.h>
 
 #include "uvcrawl/buf.h"
 #include "uvcrawl/config.h"
@@ -27,6 +28,7 @@
 
 #define UC_ADDR_MAX 64 /* addresses as CURLOPT_RESOLVE wants them: IPv6 in brackets,
                           several comma-separated ("[::1],127.0.0.1") */
+#define UC_TRANSFER_HOPS 5 /* = CURLOPT_MAXREDIRS: redirects curl follows (robots.txt) */
 
 typedef struct uc_transfer {
   CURL *easy;               /* borrowed, set by uc_transfer_setup */
@@ -45,6 +47,31 @@ typedef struct uc_transfer {
   bool type_rejected;       /* --accept/--reject refused the Content-Type: body not read */
   bool tls_resumed;         /* the TLS session was resumed (read while connected) */
   char tls_version[16];     /* "TLSv1.3" as OpenSSL names it; "" before TLS is seen */
+  /* --warc: the exchange as it went over the wire (uc_exchange). curl does
+   * not decode the body then (CURLOPT_HTTP_CONTENT_DECODING 0): `raw` keeps
+   * it as received and zlib decodes gzip and deflate into `body`, under
+   * the same decoded bound as before (a gzip bomb is cut alike). */
+  bool capture;
+  uc_buf request;           /* owned: request line and headers as sent (the last request) */
+  uc_buf response;          /* owned: status line and headers of the current response */
+  uc_buf raw;               /* owned: the body as received, up to its bound */
+  z_stream zs;              /* decodes a gzip or deflate body (zs_on) */
+  bool zs_on, zs_done;
+  bool bad_encoding;        /* the body does not decode */
+  bool body_started;        /* write_cb has seen this response's first byte */
+  int64_t wall_ms;          /* when the last request was sent */
+  char ip[64];              /* of the connection the last response came on */
+  uc_buf uri;               /* owned: the URL of the last request */
+  uc_exchange exchange;     /* handed out by uc_transfer_collect */
+  /* Redirects curl followed itself (robots.txt): the earlier hops, oldest
+   * first, chained to `exchange` through uc_exchange.prev. */
+  struct uc_transfer_hop {
+    uc_buf request, response, uri; /* owned */
+    char ip[64];
+    int64_t wall_ms;
+    uc_exchange exchange;
+  } hops[UC_TRANSFER_HOPS];
+  size_t n_hops;
 } uc_transfer;
 
 /**
@@ -73,8 +100,9 @@ int uc_transfer_setup(uc_transfer *t, CURL *easy, const uc_config *cfg, const uc
 /**
  * Read curl's outcome into `r` (status, content type, effective URL,
  * redirect target, Retry-After, body, failure kind with certificate errors
- * told apart, HTTP and TLS versions, and whether a TLS handshake was full
- * or resumed). Strings in `r` are
+ * told apart, HTTP and TLS versions, whether a TLS handshake was full or
+ * resumed, and with --warc the exchange when a complete response came).
+ * Strings in `r` are
  * borrowed from the easy handle and t->body: valid until the handle is
  * reset or cleaned up and until uc_transfer_reset().
  * @param curl_code  the transfer's CURLcode.

@@ -52,11 +52,12 @@ static void store_wake(void *ctx) {
   uv_async_send(&eng->store_async);
 }
 
-/* On the store's writer thread, before each commit: the records of the
- * pages in it reach the file first (glibc locks the FILE). */
+/* On the store's writer thread, before each commit: the records and
+ * archives of the pages in it reach their files first (every sink's flush
+ * is safe against its writes, sink.h). */
 static int store_pre_commit(void *ctx) {
   loop_engine *eng = ctx;
-  return fflush(eng->env->records);
+  return uc_sinks_flush(eng->env->sinks, NULL);
 }
 
 /* Start transfers while the gate allows; end the crawl when all is done. */
@@ -226,7 +227,7 @@ int loop_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {
     return 1;
   }
   eng->start_ns = uv_hrtime();
-  uc_crawl_opts copts = {.cfg = cfg, .records = env->records, .engine = "loop",
+  uc_crawl_opts copts = {.cfg = cfg, .sinks = env->sinks, .engine = "loop",
                          .now_ms = loop_now_ms(eng), .store = env->store,
                          .wall_ms = loop_wall_ms()};
   int rc = uc_crawl_new(&eng->crawl, &copts, err, sizeof err);

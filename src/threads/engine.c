@@ -497,11 +497,12 @@ static void store_wake(void *ctx) {
   thr_lock_unlock(&eng->crawl_lock);
 }
 
-/* On the store's writer thread, before each commit: the records of the
- * pages in it reach the file first (glibc locks the FILE). */
+/* On the store's writer thread, before each commit: the records and
+ * archives of the pages in it reach their files first (every sink's flush
+ * is safe against its writes, sink.h). */
 static int store_pre_commit(void *ctx) {
   thr_engine *eng = ctx;
-  return fflush(eng->records);
+  return uc_sinks_flush(eng->sinks, NULL);
 }
 
 #ifdef THR_INVERT_LOCK_ORDER
@@ -536,7 +537,7 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *
   eng->max_workers = cfg->concurrency > 0 ? cfg->concurrency : 1; /* fitted by the CLI */
   if ((rc = thr_visited_new(&eng->visited, cfg->seen, cfg->sync, cfg->seen_key, 0)) != 0)
     return rc;
-  uc_crawl_opts copts = {.cfg = cfg, .records = env->records, .engine = "threads",
+  uc_crawl_opts copts = {.cfg = cfg, .sinks = env->sinks, .engine = "threads",
                          .now_ms = now_ms(), .visited = thr_visited_insert,
                          .visited_ctx = eng->visited, .store = env->store,
                          .wall_ms = wall_ms()};
@@ -562,7 +563,7 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *
   if ((rc = uc_run_seed(eng->crawl, cfg, now_ms())) != 0)
     return rc;
 #endif
-  eng->records = env->records;
+  eng->sinks = env->sinks;
   if ((eng->store = env->store) != NULL)
     uc_store_set_hooks(eng->store, store_wake, store_pre_commit, eng);
   if ((rc = thr_share_init(&eng->share, cfg->sync)) != 0)

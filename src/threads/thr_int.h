@@ -74,7 +74,7 @@ typedef struct thr_engine {
   thr_chan *work;       /* dispatcher -> workers: thr_job * (own lock) */
   uc_store *store;      /* the crawl's state (borrowed), or NULL; its writer
                            thread wakes the dispatcher (store_wake) */
-  FILE *records;        /* flushed by the store's writer before each commit */
+  uc_sinks *sinks;      /* flushed by the store's writer before each commit */
   thr_visited *visited; /* thread-safe on its own (own locks or CAS) */
   thr_share share;
   uint64_t start_ns;

@@ -20,6 +20,7 @@ typedef struct harness {
   uc_config cfg;
   uc_crawl *crawl;
   FILE *out;
+  uc_sinks *sinks; /* one JSON Lines sink writing to out */
   char *text; /* records written so far (open_memstream) */
   size_t len;
   uc_visited_fn visited; /* NULL: the crawl's own set */
@@ -37,8 +38,10 @@ static void start_with(harness *h, void (*tune)(uc_config *), uc_visited_fn visi
     tune(&h->cfg);
   h->out = open_memstream(&h->text, &h->len);
   assert_non_null(h->out);
+  assert_int_equal(uc_sinks_new(&h->sinks), 0);
+  assert_int_equal(uc_sink_jsonl_add(h->sinks, h->out, "memory"), 0);
   char err[128];
-  uc_crawl_opts o = {.cfg = &h->cfg, .records = h->out, .engine = "loop", .now_ms = 0,
+  uc_crawl_opts o = {.cfg = &h->cfg, .sinks = h->sinks, .engine = "loop", .now_ms = 0,
                      .visited = h->visited, .visited_ctx = h->visited_ctx};
   assert_int_equal(uc_crawl_new(&h->crawl, &o, err, sizeof err), 0);
 }
@@ -47,6 +50,7 @@ static void start(harness *h, void (*tune)(uc_config *)) { start_with(h, tune, N
 
 static void finish(harness *h) {
   uc_crawl_free(h->crawl);
+  uc_sinks_free(h->sinks);
   fclose(h->out);
   free(h->text);
 }
@@ -489,6 +493,61 @@ static void test_prefilter(void **state) {
   finish(&h);
 }
 
+/* A sink that notes what reached it: whether each entry had a record, and
+ * the exchange's status. */
+typedef struct archive_log {
+  int n;
+  bool record[8];
+  int status[8];
+} archive_log;
+
+static int log_write(void *state, const uc_sink_entry *e) {
+  archive_log *l = state;
+  if (e->exchange != NULL && l->n < 8) {
+    l->record[l->n] = e->record != NULL;
+    l->status[l->n++] = e->exchange->status;
+  }
+  return 0;
+}
+static int log_flush(void *state) { return (void)state, 0; }
+static int log_close(void *state) { return (void)state, 0; }
+static const char *log_what(void *state) { return (void)state, "archive log"; }
+static const uc_sink_ops log_ops = {log_write, log_flush, log_close, log_what};
+
+static void one_retry(uc_config *c) { c->retries = 1; }
+
+/* Every exchange reaches the sinks, also those that make no record:
+ * robots.txt and a try that is retried (a 503); the JSON sink writes one
+ * line, for the page's last try. */
+static void test_exchanges_reach_the_sinks(void **state) {
+  (void)state;
+  harness h;
+  archive_log log = {0};
+  start(&h, one_retry);
+  assert_int_equal(uc_sinks_add(h.sinks, &log_ops, &log), 0);
+  assert_int_equal(uc_crawl_seed(h.crawl, "http://a.test/", 0), 0);
+  uc_exchange ex = {.target_uri = "http://a.test/robots.txt", .ip = "", .status = 200};
+  uc_fetch *robots = next_now(&h, 0);
+  reply_result(&h, robots, (uc_fetch_result){.status = 200, .body = "", .exchange = &ex}, 0);
+  uc_fetch *page = next_now(&h, 0);
+  uc_exchange busy = {.target_uri = "http://a.test/", .ip = "", .status = 503};
+  reply_result(&h, page, (uc_fetch_result){.status = 503, .exchange = &busy}, 0);
+  uint64_t wake = 0;
+  assert_int_equal(next_rc(&h, 0, &wake), UC_EAGAIN); /* backing off */
+  page = next_now(&h, wake);
+  uc_exchange ok = {.target_uri = "http://a.test/", .ip = "", .status = 200};
+  reply_result(&h, page, (uc_fetch_result){.status = 200, .exchange = &ok}, wake);
+  assert_int_equal(log.n, 3);
+  assert_false(log.record[0]);
+  assert_int_equal(log.status[0], 200); /* robots.txt */
+  assert_false(log.record[1]);
+  assert_int_equal(log.status[1], 503); /* the try that is retried */
+  assert_true(log.record[2]);
+  assert_int_equal(log.status[2], 200);
+  assert_int_equal(count_lines(records(&h), NULL), 1);
+  finish(&h);
+}
+
 static void test_product_token(void **state) {
   (void)state;
   static const struct {
@@ -521,6 +580,7 @@ int main(void) {
       cmocka_unit_test(test_stop),
       cmocka_unit_test(test_prefilter),
       cmocka_unit_test(test_product_token),
+      cmocka_unit_test(test_exchanges_reach_the_sinks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

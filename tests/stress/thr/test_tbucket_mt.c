@@ -200,7 +200,10 @@ int main(void) {
   CHECK(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK, "curl_global_init");
   FILE *records = tmpfile();
   CHECK(records != NULL, "tmpfile: %s", strerror(errno));
-  uc_run_env env = {.records = records};
+  uc_sinks *sinks = NULL;
+  CHECK(uc_sinks_new(&sinks) == 0 && uc_sink_jsonl_add(sinks, records, "tmpfile") == 0,
+        "sinks");
+  uc_run_env env = {.sinks = sinks};
   uc_stats stats;
   memset(&stats, 0, sizeof stats);
   int rc = thr_run(&cfg, &env, &stats);
@@ -208,6 +211,7 @@ int main(void) {
   CHECK(stats.pages == HOSTS * PAGES, "%llu pages, want %d", (unsigned long long)stats.pages,
         HOSTS * PAGES);
   curl_global_cleanup();
+  uc_sinks_free(sinks);
   fclose(records);
   stop_testweb(); /* testweb flushes its log on SIGTERM */
 
