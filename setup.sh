@@ -16,8 +16,14 @@ PACKAGES=(build-essential pkg-config meson ninja-build python3 curl
   libpsl-dev publicsuffix # issue 14: --scope domain by the Public Suffix List
   tinyproxy # issue 14: --proxy is tested through a real proxy on loopback
   libxml2-dev # issue 14: sitemaps are parsed with libxml2
-  groff-base # issue 14: test_manpage reads docs/uvcrawl.1 with groff
-  nodejs npm) # issue 11: the WARC tests read archives back with warcio.js
+  groff-base) # issue 14: test_manpage reads docs/uvcrawl.1 with groff
+# Issue 11: the WARC tests read archives back with warcio.js, which needs
+# node and npm. Note: a machine whose nodejs comes from elsewhere (such as
+# NodeSource's, which bundles npm) cannot take Debian's npm package beside
+# it; Debian's two are installed only where no node and npm are found.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
 
 install_missing() {
   local missing=() p
