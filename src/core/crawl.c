@@ -276,6 +276,11 @@ static void store_settle(uc_crawl *c) {
 
 /* ---- hosts and queues ------------------------------------------------- */
 
+/* A host by its store id, or NULL. */
+static host_info *host_by_id(const uc_crawl *c, uint64_t id) {
+  return id < c->host_by_id_len ? c->host_by_id[id] : NULL;
+}
+
 /* The host_info of a frontier host made now, with the store's host id. */
 static host_info *new_host(uc_crawl *c, uc_fhost *fh, uint64_t id) {
   if (id >= c->host_by_id_len) {
@@ -419,7 +424,7 @@ static int maybe_refill(uc_crawl *c, host_info *h) {
 /* A refill's answer: the host's next queued URLs, into its window. */
 static int refilled(void *ctx, uint64_t host_id, const uc_store_url *rows, size_t n) {
   uc_crawl *c = ctx;
-  host_info *h = host_id < c->host_by_id_len ? c->host_by_id[host_id] : NULL;
+  host_info *h = host_by_id(c, host_id);
   if (h == NULL)
     return 0;
   h->refilling = false;
@@ -1199,10 +1204,6 @@ typedef struct restore_ctx {
 static int restore_scope(void *ctx, const char *host, bool adopted) {
   uc_crawl *c = ((restore_ctx *)ctx)->c;
   return adopted ? uc_policy_adopt_host(c->policy, host) : uc_policy_add_seed_host(c->policy, host);
-}
-
-static host_info *host_by_id(const uc_crawl *c, uint64_t id) {
-  return id < c->host_by_id_len ? c->host_by_id[id] : NULL;
 }
 
 /* A stored host: made again, with its robots.txt if it is still fresh

@@ -151,11 +151,10 @@ static void begin_close(loop_engine *eng) {
   uv_close((uv_handle_t *)&eng->drain_timer, NULL);
   uv_close((uv_handle_t *)&eng->sigint, NULL);
   uv_close((uv_handle_t *)&eng->sigterm, NULL);
-  if (eng->store_hooked) {
+  if (eng->env->store != NULL) {
     /* Returns once no wake runs: none can touch the handle after this. */
     uc_store_set_hooks(eng->env->store, NULL, NULL, NULL);
     uv_close((uv_handle_t *)&eng->store_async, NULL);
-    eng->store_hooked = false;
   }
   if (eng->trace != NULL)
     uv_close((uv_handle_t *)&eng->trace_timer, NULL);
@@ -188,7 +187,6 @@ static void init_handles(loop_engine *eng) {
   if (eng->env->store != NULL) {
     uv_async_init(&eng->loop, &eng->store_async, store_async_cb);
     eng->store_async.data = eng;
-    eng->store_hooked = true;
     uc_store_set_hooks(eng->env->store, store_wake, store_pre_commit, eng);
   }
   /* Signals that came before libuv took them (see main.c): act now. */

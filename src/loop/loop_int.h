@@ -46,8 +46,7 @@ typedef struct loop_engine {
   uv_timer_t drain_timer;    /* bounds the drain after the first signal */
   uv_idle_t kick;            /* runs dispatch once per loop turn when asked */
   uv_signal_t sigint, sigterm;
-  uv_async_t store_async;    /* the store's writer: groups became durable */
-  bool store_hooked;         /* store_async is open and the store's hooks are ours */
+  uv_async_t store_async;    /* the store's writer: groups became durable (with a store) */
   loop_phase phase;
   unsigned concurrency;
   unsigned max_connects;     /* curl's connection cache, within the fd limit */

@@ -154,6 +154,17 @@ static int log_put(op_log *l, op o, const char *s1, const void *s2, size_t len2)
   return 0;
 }
 
+/* Append ops[from, n) of `src` (strings and all) to `dst`. */
+static int log_copy(op_log *dst, const op_log *src, size_t from) {
+  int rc = 0;
+  for (size_t i = from; i < src->n && rc == 0; i++) {
+    const op *o = &src->ops[i];
+    rc = log_put(dst, *o, log_text(src, o->s1), o->s2 == NO_STR ? NULL : src->arena.data + o->s2,
+                 o->len2);
+  }
+  return rc;
+}
+
 static void log_free(op_log *l) {
   free(l->ops);
   uc_buf_free(&l->arena);
@@ -303,12 +314,7 @@ static int take_closed(sqlite_store *ss) {
   op_log tmp = *work;
   *work = *fill;
   *fill = tmp;
-  int rc = 0;
-  for (size_t i = ss->closed_ops; i < work->n && rc == 0; i++) {
-    const op *o = &work->ops[i];
-    rc = log_put(fill, *o, log_text(work, o->s1), o->s2 == NO_STR ? NULL : work->arena.data + o->s2,
-                 o->len2);
-  }
+  int rc = log_copy(fill, work, ss->closed_ops);
   work->n = ss->closed_ops;
   ss->closed_ops = 0;
   return rc;
@@ -469,12 +475,7 @@ static size_t sq_take_commits(uc_store *s, uc_store_commit_info *out, size_t max
 /* The committed transaction's refill answers join `answers` (lock held). */
 static int move_answers(sqlite_store *ss) {
   op_log *from = &ss->work_answers;
-  int rc = 0;
-  for (size_t i = 0; i < from->n && rc == 0; i++) {
-    const op *o = &from->ops[i];
-    rc = log_put(&ss->answers, *o, log_text(from, o->s1),
-                 o->s2 == NO_STR ? NULL : from->arena.data + o->s2, o->len2);
-  }
+  int rc = log_copy(&ss->answers, from, 0);
   from->n = 0;
   uc_buf_reset(&from->arena);
   return rc;

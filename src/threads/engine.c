@@ -572,7 +572,9 @@ static int engine_init(thr_engine *eng, const uc_config *cfg, const uc_run_env *
 }
 
 static void engine_free(thr_engine *eng) {
-  if (eng->store != NULL) /* no wake may run once crawl_lock is gone */
+  /* No wake may run once crawl_lock is gone (uc_run_end's last commit
+   * still wakes the dispatcher's condition variable, harmlessly). */
+  if (eng->store != NULL)
     uc_store_set_hooks(eng->store, NULL, NULL, NULL);
   thr_chan_free(eng->work);
   thr_share_cleanup(&eng->share);
@@ -631,8 +633,6 @@ int thr_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {
 
   if (shown)
     fputs("\r\033[K", stderr);
-  if (eng->store != NULL) /* the run's end commits and waits itself */
-    uc_store_set_hooks(eng->store, NULL, NULL, NULL);
   uc_run_outcome end = {.elapsed_s = (double)(thr_now_ns() - eng->start_ns) / 1e9,
                         .signals = eng->signals, .interrupted = eng->interrupted,
                         .internal_error = start_err != 0};
