@@ -61,6 +61,15 @@ static bool type_wanted(uc_transfer *t) {
   return status < 200 || status > 299 || uc_policy_type_ok(t->cfg, ct);
 }
 
+/* The bound of this fetch's body (see write_cb). */
+static uint64_t body_bound(const uc_transfer *t) {
+  if (t->fetch->item.kind == UC_KIND_ROBOTS)
+    return UC_ROBOTS_MAX_BYTES;
+  if (UC_KIND_OF(t->fetch->item.kind) == UC_KIND_SITEMAP)
+    return UC_SITEMAP_MAX_BYTES;
+  return t->cfg->max_body;
+}
+
 /* CURLOPT_WRITEFUNCTION: keep the body while it may be parsed, and cut it
  * at its bound: --max-body for a page, UC_ROBOTS_MAX_BYTES for a robots.txt
  * whatever --max-body says (RFC 9309 2.5). What arrived up to the bound is
@@ -74,7 +83,7 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
   uc_transfer *t = userp;
   bool robots = t->fetch->item.kind == UC_KIND_ROBOTS;
   bool sitemap = UC_KIND_OF(t->fetch->item.kind) == UC_KIND_SITEMAP;
-  uint64_t bound = robots ? UC_ROBOTS_MAX_BYTES : sitemap ? UC_SITEMAP_MAX_BYTES : t->cfg->max_body;
+  uint64_t bound = body_bound(t);
   n *= size;
   if (t->capture)
     return capture_write(t, data, n, bound);
@@ -131,15 +140,24 @@ static bool keep_decoded(uc_transfer *t, const char *data, size_t n, uint64_t bo
   return part == n;
 }
 
-/* The body starts: is it kept for the parser, and how is it encoded? */
-static void capture_start(uc_transfer *t) {
+/* The body starts: is it wanted, is it kept for the parser, and how is it
+ * encoded? False: --accept/--reject refused it, as without --warc. */
+static bool capture_start(uc_transfer *t) {
   const char *ct = NULL;
   curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
-  t->keep_body = t->fetch->item.kind == UC_KIND_ROBOTS || may_be_html(ct);
+  bool robots = t->fetch->item.kind == UC_KIND_ROBOTS;
+  bool sitemap = UC_KIND_OF(t->fetch->item.kind) == UC_KIND_SITEMAP;
+  t->keep_body = robots || sitemap || may_be_html(ct);
   t->body_started = true;
+  if (!robots && !sitemap && !type_wanted(t)) {
+    t->type_rejected = true;
+    return false;
+  }
+  t->chunked = uc_chunked_in_headers(t->response.data, t->response.len);
+  t->dechunk = (uc_chunked)UC_CHUNKED_INIT;
   struct curl_header *h = NULL;
   if (curl_easy_header(t->easy, "Content-Encoding", 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
-    return;
+    return true;
   const char *v = h->value;
   v += strspn(v, " \t");
   if (strncasecmp(v, "gzip", 4) == 0 || strncasecmp(v, "x-gzip", 6) == 0 ||
@@ -151,13 +169,50 @@ static void capture_start(uc_transfer *t) {
     else
       t->out_of_memory = true;
   }
+  return true;
+}
+
+/* The entity-body's bytes (chunk framing taken off): decode a gzip or
+ * deflate body for the parser and the decoded byte count. False when the
+ * bound cut them or they do not decode: the transfer ends. */
+static bool decode_entity(uc_transfer *t, const char *data, size_t n) {
+  uint64_t bound = body_bound(t);
+  if (!t->zs_on)
+    return keep_decoded(t, data, n, bound);
+  if (t->zs_done)
+    return true;
+  char out[16384];
+  t->zs.next_in = (Bytef *)(uintptr_t)data;
+  t->zs.avail_in = (uInt)n;
+  /* Note: a full output buffer may leave output pending in zlib with no
+   * input left: go on until a pass leaves room, or the end of this part's
+   * decoded bytes would come only with the next part. */
+  do {
+    t->zs.next_out = (Bytef *)out;
+    t->zs.avail_out = sizeof out;
+    int zrc = inflate(&t->zs, Z_NO_FLUSH);
+    if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) {
+      t->bad_encoding = true; /* curl says CURLE_BAD_CONTENT_ENCODING */
+      return false;
+    }
+    t->zs_done = zrc == Z_STREAM_END;
+    if (!keep_decoded(t, out, sizeof out - t->zs.avail_out, bound))
+      return false; /* the decoded bound: a gzip bomb stops here */
+    if (zrc == Z_BUF_ERROR)
+      break; /* no progress possible: more input needed */
+  } while (!t->zs_done && (t->zs.avail_in > 0 || t->zs.avail_out == 0));
+  return true;
+}
+
+static bool entity_cb(void *userp, const char *data, size_t n) {
+  return decode_entity(userp, data, n);
 }
 
 /* write_cb with --warc: keep the raw bytes up to the bound, and decode
  * them for the parser (and the decoded byte count). */
 static size_t capture_write(uc_transfer *t, const char *data, size_t n, uint64_t bound) {
-  if (!t->body_started)
-    capture_start(t);
+  if (!t->body_started && !capture_start(t))
+    return 0;
   if (t->out_of_memory)
     return 0;
   size_t part = t->raw.len + n > bound ? (size_t)(bound - t->raw.len) : n;
@@ -165,31 +220,12 @@ static size_t capture_write(uc_transfer *t, const char *data, size_t n, uint64_t
     t->out_of_memory = true;
     return 0;
   }
-  if (!t->zs_on) {
-    if (!keep_decoded(t, data, part, bound))
-      return 0;
-  } else if (!t->zs_done) {
-    char out[16384];
-    t->zs.next_in = (Bytef *)(uintptr_t)data;
-    t->zs.avail_in = (uInt)part;
-    /* Note: a full output buffer may leave output pending in zlib with
-     * no input left: go on until a pass leaves room, or the end of this
-     * chunk's decoded bytes would come only with the next chunk. */
-    do {
-      t->zs.next_out = (Bytef *)out;
-      t->zs.avail_out = sizeof out;
-      int zrc = inflate(&t->zs, Z_NO_FLUSH);
-      if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) {
-        t->bad_encoding = true; /* curl says CURLE_BAD_CONTENT_ENCODING */
-        return 0;
-      }
-      t->zs_done = zrc == Z_STREAM_END;
-      if (!keep_decoded(t, out, sizeof out - t->zs.avail_out, bound))
-        return 0; /* the decoded bound: a gzip bomb stops here */
-      if (zrc == Z_BUF_ERROR)
-        break; /* no progress possible: more input needed */
-    } while (!t->zs_done && (t->zs.avail_in > 0 || t->zs.avail_out == 0));
-  }
+  /* Note: broken chunk framing stops the decoding only; curl, which reads
+   * the framing too, says how the transfer ends. */
+  bool go_on = t->chunked ? uc_chunked_feed(&t->dechunk, data, part, entity_cb, t)
+                          : decode_entity(t, data, part);
+  if (!go_on)
+    return 0;
   if (part < n) {
     t->truncated = true;
     return 0;
@@ -317,6 +353,7 @@ static CURLcode set_options(uc_transfer *t, CURL *e, const uc_config *cfg, const
      * ask only for what zlib decodes for the parser. */
     SET(CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
     SET(CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    SET(CURLOPT_HTTP_TRANSFER_DECODING, 0L); /* chunk framing too */
     SET(CURLOPT_DEBUGFUNCTION, debug_cb);
     SET(CURLOPT_DEBUGDATA, t);
     SET(CURLOPT_VERBOSE, 1L); /* or the debug function is never called */
@@ -575,7 +612,7 @@ void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
   t->n_hops = 0;
   if (t->zs_on)
     inflateEnd(&t->zs);
-  t->zs_on = t->zs_done = t->bad_encoding = t->body_started = false;
+  t->zs_on = t->zs_done = t->bad_encoding = t->body_started = t->chunked = false;
   t->bytes = 0;
   t->header_bytes = 0;
   t->keep_body = t->truncated = t->headers_too_big = t->out_of_memory = false;

@@ -22,6 +22,7 @@
 #include <zlib.h>
 
 #include "uvcrawl/buf.h"
+#include "uvcrawl/chunked.h"
 #include "uvcrawl/config.h"
 #include "uvcrawl/crawl.h"
 #include "uvcrawl/trace.h"
@@ -48,13 +49,17 @@ typedef struct uc_transfer {
   bool tls_resumed;         /* the TLS session was resumed (read while connected) */
   char tls_version[16];     /* "TLSv1.3" as OpenSSL names it; "" before TLS is seen */
   /* --warc: the exchange as it went over the wire (uc_exchange). curl does
-   * not decode the body then (CURLOPT_HTTP_CONTENT_DECODING 0): `raw` keeps
-   * it as received and zlib decodes gzip and deflate into `body`, under
-   * the same decoded bound as before (a gzip bomb is cut alike). */
+   * not decode the body then (CURLOPT_HTTP_CONTENT_DECODING and
+   * CURLOPT_HTTP_TRANSFER_DECODING 0): `raw` keeps it as received, chunk
+   * framing and all; `dechunk` takes the framing off and zlib decodes gzip
+   * and deflate into `body`, under the same decoded bound as before (a gzip
+   * bomb is cut alike). */
   bool capture;
   uc_buf request;           /* owned: request line and headers as sent (the last request) */
   uc_buf response;          /* owned: status line and headers of the current response */
   uc_buf raw;               /* owned: the body as received, up to its bound */
+  bool chunked;             /* the response is sent with chunked transfer coding */
+  uc_chunked dechunk;       /* its decoder (chunked) */
   z_stream zs;              /* decodes a gzip or deflate body (zs_on) */
   bool zs_on, zs_done;
   bool bad_encoding;        /* the body does not decode */

@@ -41,6 +41,7 @@
 #include <zlib.h>
 
 #include "sink_int.h"
+#include "uvcrawl/chunked.h"
 #include "uvcrawl/error.h"
 #include "uvcrawl/sink.h"
 
@@ -69,6 +70,7 @@ typedef struct seen_payload {
 
 typedef struct warc {
   char *prefix;       /* owned */
+  char *cdx_path;     /* owned: --warc-cdx FILE, NULL for no index */
   int fd;             /* the open file, -1 before the first */
   unsigned index;     /* of the open file */
   uint64_t size;      /* bytes in the open file */
@@ -369,6 +371,31 @@ static int cdx_line(warc *w, const uc_exchange *ex, bool revisit, const char *di
 
 /* ---- the sink ----------------------------------------------------------- */
 
+static bool digest_cb(void *userp, const char *body, size_t len) {
+  return EVP_DigestUpdate(userp, body, len) == 1;
+}
+
+/* WARC-Payload-Digest: SHA-1 of the entity-body, that is the payload with
+ * its transfer coding (chunk framing) taken off and its Content-Encoding
+ * kept (WARC 1.1 section 6.3.2; iipc/warc-specifications#22), so a payload
+ * sent in other chunks has the same digest. */
+static int payload_sha1_b32(const uc_exchange *ex, char out[33]) {
+  if (!uc_chunked_in_headers(ex->response, ex->response_len))
+    return sha1_b32(ex->payload, ex->payload_len, NULL, 0, out);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned mdlen = 0;
+  uc_chunked d = UC_CHUNKED_INIT;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
+           uc_chunked_feed(&d, ex->payload, ex->payload_len, digest_cb, ctx) &&
+           EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == 20;
+  EVP_MD_CTX_free(ctx);
+  if (!ok)
+    return UC_ENOMEM;
+  uc_base32_sha1(md, out);
+  return 0;
+}
+
 /* Archive one exchange (the writer thread). */
 static int archive(warc *w, const uc_exchange *ex) {
   char date[32], resp_id[64], req_id[64], payload_digest[33], block_digest[33];
@@ -376,7 +403,7 @@ static int archive(warc *w, const uc_exchange *ex) {
   uc_warc_date(ex->wall_ms, 0, date);
   record_id(w, resp_id);
   record_id(w, req_id);
-  int rc = sha1_b32(ex->payload, ex->payload_len, NULL, 0, payload_digest);
+  int rc = payload_sha1_b32(ex, payload_digest);
   /* A cut payload is not the resource: it is archived, never referred to. */
   const seen_payload *orig = w->dedup && !ex->truncated && ex->payload_len > 0
                                  ? seen_find(w, payload_digest)
@@ -574,9 +601,93 @@ static void warc_free(warc *w) {
   uc_buf_free(&w->gz);
   uc_buf_free(&w->line);
   free(w->prefix);
+  free(w->cdx_path);
   free(w->software);
   free(w->options);
   free(w);
+}
+
+/* An index up to this size is sorted when the crawl ends; a bigger one
+ * stays in crawl order (sort it with LC_ALL=C sort: docs/warc.md). */
+#define CDX_SORT_MAX ((size_t)1 << 30)
+
+static int line_cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* pywb finds a URL in a CDXJ file by binary search, so the lines must be
+ * in byte order (LC_ALL=C sort's). They are written in crawl order, each
+ * as its record lands, so that a killed crawl leaves a complete index; at
+ * a clean end the file is sorted into a new file that replaces it by
+ * rename(2): a kill during the sort leaves the old one whole. */
+static int sort_index(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    if (fd >= 0)
+      close(fd);
+    return UC_EIO;
+  }
+  size_t size = (size_t)st.st_size;
+  /* Note: only a regular file: --warc-cdx /dev/stdout names no file to
+   * replace. */
+  if (!S_ISREG(st.st_mode) || size == 0 || size > CDX_SORT_MAX) {
+    close(fd);
+    return 0;
+  }
+  char *text = malloc(size + 1);
+  size_t got = 0;
+  ssize_t n = 1;
+  while (text != NULL && got < size && (n = read(fd, text + got, size - got)) > 0)
+    got += (size_t)n;
+  close(fd);
+  if (text == NULL || n < 0 || got != size) {
+    free(text);
+    return text == NULL ? UC_ENOMEM : UC_EIO;
+  }
+  text[size] = '\0';
+  size_t count = 0;
+  for (size_t i = 0; i < size; i++)
+    count += text[i] == '\n';
+  char **lines = malloc((count + 1) * sizeof *lines);
+  if (lines == NULL) {
+    free(text);
+    return UC_ENOMEM;
+  }
+  /* Each line ends in '\n' (the writer writes whole lines): cut there. */
+  size_t k = 0;
+  for (char *line = text; line < text + size && k <= count;) {
+    char *nl = memchr(line, '\n', (size_t)(text + size - line));
+    if (nl != NULL)
+      *nl = '\0';
+    lines[k++] = line;
+    line = nl != NULL ? nl + 1 : text + size;
+  }
+  qsort(lines, k, sizeof *lines, line_cmp);
+  char tmp[1100];
+  snprintf(tmp, sizeof tmp, "%s.sorting", path);
+  int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int rc = out < 0 ? UC_EIO : 0;
+  uint64_t at = 0;
+  for (size_t i = 0; rc == 0 && i < k; i++) {
+    size_t len = strlen(lines[i]);
+    lines[i][len] = '\n'; /* the NUL put there above */
+    rc = write_all(out, lines[i], len + 1, at);
+    at += len + 1;
+  }
+  if (rc == 0 && fsync(out) != 0)
+    rc = UC_EIO;
+  int err = errno;
+  if (out >= 0 && close(out) != 0 && rc == 0)
+    rc = UC_EIO, err = errno;
+  if (rc == 0 && rename(tmp, path) != 0)
+    rc = UC_EIO, err = errno;
+  if (rc != 0 && out >= 0)
+    unlink(tmp);
+  free(lines);
+  free(text);
+  errno = err;
+  return rc;
 }
 
 static int warc_close(void *state) {
@@ -593,6 +704,8 @@ static int warc_close(void *state) {
     rc = UC_EIO, err = errno;
   if (w->cdx_fd >= 0 && close(w->cdx_fd) != 0 && rc == 0)
     rc = UC_EIO, err = errno;
+  if (w->cdx_fd >= 0 && rc == 0 && w->thread_on && (rc = sort_index(w->cdx_path)) != 0)
+    err = errno;
   warc_free(w);
   errno = err;
   return rc;
@@ -698,6 +811,8 @@ int uc_sink_warc_add(uc_sinks *s, const uc_warc_opts *o, char *err, size_t errle
   }
   unsigned first = o->resume ? next_free_index(o->prefix) : 0;
   int rc = open_file(w, first, o->resume, err, errlen);
+  if (rc == 0 && o->cdx_path != NULL && (w->cdx_path = strdup(o->cdx_path)) == NULL)
+    rc = UC_ENOMEM;
   if (rc == 0 && o->cdx_path != NULL) {
     w->cdx_fd = open(o->cdx_path,
                      O_WRONLY | O_CREAT | O_CLOEXEC | (o->resume ? O_APPEND : O_TRUNC), 0644);

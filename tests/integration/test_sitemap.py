@@ -13,6 +13,9 @@ that no page links to ("orphans"), and one URL on another host.
 - A sitemap that is not XML is a record with "links":0; the crawl goes on.
 """
 import gzip
+import os
+import shutil
+import tempfile
 import http.server
 import threading
 
@@ -108,6 +111,13 @@ def test():
         rc_seed, recs_seed, _, err_seed = run_crawl(a.uvcrawl, site.resolve() + [
             "--rate", "0", "-q", "--robots", "off", "--sitemap",
             site.url("/sitemap_index.xml")], a.engine)
+        # With --warc curl hands over the bytes as received: sitemaps are
+        # kept and parsed all the same.
+        warc_dir = tempfile.mkdtemp(prefix="uvsitemap-warc-")
+        rc_warc, recs_warc, _, err_warc = run_crawl(a.uvcrawl, site.resolve() + [
+            "--rate", "0", "-q", "--warc", os.path.join(warc_dir, "crawl"), site.url()],
+            a.engine)
+        shutil.rmtree(warc_dir, ignore_errors=True)
     sitemaps = ["/sitemap_index.xml", "/sm1.xml", "/sm2.xml.gz", "/broken.xml"]
     by_path = {uvtest.url_key(r["url"])[1]: r for r in recs}
     want = set(["/"] + sitemaps + ORPHANS + ["/private/x.html"])
@@ -130,6 +140,10 @@ def test():
           "the other host's URL in a sitemap is out of the seed's scope")
     check(served_on.count("/sm1.xml") == 1 and served_on.count("/robots.txt") == 1,
           "each sitemap fetched once")
+
+    warc_links = {uvtest.url_key(r["url"])[1]: r["links"] for r in recs_warc}
+    check(rc_warc == 0 and warc_links == {p: r["links"] for p, r in by_path.items()},
+          f"--warc: the same records, sitemaps parsed ({rc_warc}: {err_warc.strip()[-200:]})")
 
     check(rc_off == 0 and sorted(served_off) == ["/", "/robots.txt"],
           f"--sitemaps off: only / and robots.txt requested ({served_off})")

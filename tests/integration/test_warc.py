@@ -9,7 +9,8 @@ the JSON records only; repeated payloads (testweb's 404 pages) become
 revisit records, none with --warc-dedup off; each CDXJ line's offset and
 length read back its record and payload; --warc-max-size rotates files;
 a robots.txt behind a redirect (which curl follows itself) is archived hop
-by hop.
+by hop; a chunked response keeps its framing in the record, while its
+payload digest is the entity-body's (WARC 1.1 6.3.2).
 Run with the loop engine, the test also crawls with the threads engine and
 compares: the same URIs, statuses and payload digests."""
 import json
@@ -30,7 +31,7 @@ def crawl(a, tw, engine, d, extra=()):
              tw.url(1, "/fault/huge"), tw.url(1, "/fault/bomb"), tw.url(1, "/fault/redirect/3"),
              tw.url(1, "/fault/notfound"), tw.url(1, "/missing/1.html"),
              tw.url(1, "/missing/2.html"), tw.url(1, "/fault/500"), tw.url(1, "/fault/gzip"),
-             "http://refused.test:1/"]
+             tw.url(1, "/fault/chunked"), "http://refused.test:1/"]
     rc, recs, stats, err = run_crawl(a.uvcrawl, [
         "--resolve", tw.resolve_arg(), "--resolve", "refused.test:1:127.0.0.1",
         "--retries", "0", "--rate", "0", "--per-host", "4", "-d", "1", "-q",
@@ -86,9 +87,14 @@ def check_archive(tw, prefix, recs, dedup=True):
         # A gzip bomb is cut where its decoded bytes reach --max-body: what
         # was read of it is archived as it came.
         served = body[:len(r["payload"])] if "/fault/bomb" in r["uri"] else body
-        check(r["payload"] == served and len(r["payload"]) > 0,
+        check(r["entity"] == served and len(r["entity"]) > 0,
               f"{r['uri']}: payload is byte for byte what testweb served "
-              f"({len(r['payload'])} vs {len(served)} bytes)")
+              f"({len(r['entity'])} vs {len(served)} bytes)")
+        # A chunked response is archived as it came, framing and trailer
+        # included; its payload digest is the entity-body's (checked above).
+        check(r["chunked"] == ("/fault/chunked" in r["uri"]) and
+              (r["payload"] != r["entity"]) == r["chunked"],
+              f"{r['uri']}: chunk framing kept in the record ({r['chunked']})")
         check((r["truncated"] == "length") == cut,
               f"{r['uri']}: WARC-Truncated only where cut at --max-body ({r['truncated']})")
     uris = {r["uri"] for r in responses}
@@ -98,6 +104,14 @@ def check_archive(tw, prefix, recs, dedup=True):
           f"a gzip bomb is cut at --max-body decoded bytes ({bomb})")
     gz = [r for r in responses if "/fault/gzip" in r["uri"]]
     check(gz and gz[0]["payload"][:2] == b"\x1f\x8b", "a gzip payload is archived encoded")
+    ch = [r for r in responses if "/fault/chunked" in r["uri"]]
+    check(ch and ch[0]["payload"].startswith(b"1\r\n\x1f\r\n7;part=two\r\n") and
+          ch[0]["payload"].endswith(b"0\r\nX-Testweb-Trailer: end\r\n\r\n") and
+          ch[0]["entity"][:2] == b"\x1f\x8b",
+          "a chunked gzip response: framing, extension and trailer archived as sent")
+    chunked_rec = [x for x in recs if "/fault/chunked" in x["url"]]
+    check(chunked_rec and chunked_rec[0]["status"] == 200 and chunked_rec[0]["links"] >= 1,
+          f"a chunked gzip page is parsed: its links are found ({chunked_rec})")
     for x in recs:
         if x["status"] and x["error"] is None:
             check(x["url"] in uris, f"{x['url']}: its exchange is archived")
@@ -111,7 +125,9 @@ def check_archive(tw, prefix, recs, dedup=True):
 
 def check_cdx(cdx, warc, prefix):
     by_offset = {(os.path.basename(r["file"]), r["offset"]): r for r in warc}
-    lines = [line for line in open(cdx) if line.strip()]
+    lines = [line for line in open(cdx, "rb") if line.strip()]
+    check(lines == sorted(lines), "the index ends sorted in byte order (pywb's binary search)")
+    lines = [line.decode() for line in lines]
     responses = [r for r in warc if r["type"] in ("response", "revisit")]
     check(len(lines) == len(responses), f"one CDXJ line a response ({len(lines)})")
     n200 = 0
@@ -211,7 +227,8 @@ def test():
         _, plain, _, _ = run_crawl(a.uvcrawl, [
             "--resolve", tw.resolve_arg(), "--retries", "0", "--rate", "0", "--per-host", "4",
             "-d", "1", "-q", "--max-body", str(MAX_BODY), tw.url(1, "/"),
-            tw.url(1, "/fault/gzip"), tw.url(1, "/fault/huge"), tw.url(1, "/fault/bomb")],
+            tw.url(1, "/fault/gzip"), tw.url(1, "/fault/chunked"), tw.url(1, "/fault/huge"),
+            tw.url(1, "/fault/bomb")],
             a.engine)
         key = lambda x: (x["status"], x["bytes"], x["links"], x.get("truncated"))
         mine = {x["url"]: key(x) for x in recs}

@@ -25,16 +25,17 @@ def reader_ready():
 
 
 def read_warc(*args):
-    """Records as warcio.js parsed them (warcread.mjs's JSON), payload decoded
-    from base64 into bytes."""
+    """Records as warcio.js parsed them (warcread.mjs's JSON), payload and
+    entity-body decoded from base64 into bytes."""
     p = subprocess.run(["node", READER] + [str(a) for a in args], capture_output=True,
                        timeout=300)
     if p.returncode != 0:
         raise Failure(f"warcio.js cannot read {args}: {p.stderr.decode()[-600:]}")
     recs = [json.loads(line) for line in p.stdout.decode().splitlines() if line]
     for r in recs:
-        if r.get("payload") is not None:
-            r["payload"] = base64.b64decode(r["payload"])
+        for field in ("payload", "entity"):
+            if r.get(field) is not None:
+                r[field] = base64.b64decode(r[field])
     return recs
 
 

@@ -119,6 +119,7 @@ static int page_seen(const tw_opts *o, int host, const char *path, int *home)
   case TW_R_FREDIRECT: /* the chain ends at a page linking to "/" */
   case TW_R_FSLOW:
   case TW_R_FGZIP:
+  case TW_R_FCHUNKED:
   case TW_R_FHUGEHDR:
     *home = 1;
     return -1;

@@ -162,6 +162,28 @@ static void html(tw_resp *resp, int status, const char *ctype, int gzip)
   end_head(resp, resp->body.len);
 }
 
+/* The body in the chunked transfer coding (RFC 9112 7.1), in chunks of
+ * uneven sizes (1, 7, 100, then 1000 at a time), one with an extension,
+ * and a trailer field after the last: what a reader must take apart. */
+static void chunk_body(tw_resp *resp)
+{
+  static const size_t sizes[] = {1, 7, 100};
+  tw_buf out = {0};
+  size_t at = 0;
+  for (size_t i = 0; at < resp->body.len; i++) {
+    size_t n = i < sizeof(sizes) / sizeof(sizes[0]) ? sizes[i] : 1000;
+    if (n > resp->body.len - at)
+      n = resp->body.len - at;
+    tw_buf_printf(&out, i == 1 ? "%zx;part=two\r\n" : "%zX\r\n", n);
+    tw_buf_append(&out, resp->body.data + at, n);
+    tw_buf_puts(&out, "\r\n");
+    at += n;
+  }
+  tw_buf_puts(&out, "0\r\nX-Testweb-Trailer: end\r\n\r\n");
+  tw_buf_free(&resp->body);
+  resp->body = out;
+}
+
 /* Builds the bomb once: a 1 MiB-of-zeros deflate segment ended by a full
  * flush is self-contained and byte-aligned, so 1024 copies of it followed by
  * an empty final block inflate to exactly 1 GiB without compressing 1 GiB. */
@@ -382,6 +404,20 @@ static void special(tw_responder *r, const tw_http_req *req, tw_route rt,
     tw_site_leaf_html(&o->site, "gzip", 1, o->site.page_bytes, &resp->body);
     html(resp, 200, "text/html; charset=utf-8", 1);
     break;
+  case TW_R_FCHUNKED: {
+    int gz = req->accept_gzip;
+    tw_site_leaf_html(&o->site, "chunked", 1, o->site.page_bytes, &resp->body);
+    if (gz)
+      gzip_body(resp);
+    chunk_body(resp);
+    begin_head(resp, 200, "text/html; charset=utf-8");
+    if (gz)
+      tw_buf_puts(&resp->head, "Content-Encoding: gzip\r\n");
+    tw_buf_puts(&resp->head, "Vary: Accept-Encoding\r\nTransfer-Encoding: chunked\r\n");
+    tw_buf_puts(&resp->head, resp->close ? "Connection: close\r\n\r\n"
+                                         : "Connection: keep-alive\r\n\r\n");
+    break;
+  }
   case TW_R_FBOMB:
     if (r->bomb == NULL)
       build_bomb(r);

@@ -99,7 +99,7 @@ static const struct {
   {"/fault/binary", TW_R_FBINARY},     {"/fault/gzip", TW_R_FGZIP},
   {"/fault/bomb", TW_R_FBOMB},         {"/fault/huge-headers", TW_R_FHUGEHDR},
   {"/fault/notfound", TW_R_FNOTFOUND}, {"/fault/429", TW_R_F429},
-  {"/fault/long-header", TW_R_FLONGHDR},
+  {"/fault/long-header", TW_R_FLONGHDR}, {"/fault/chunked", TW_R_FCHUNKED},
 };
 
 tw_route tw_site_route(const tw_site_opts *o, const char *target)

@@ -69,6 +69,7 @@ typedef enum tw_route_kind {
   TW_R_FWRONGTYPE,
   TW_R_FBINARY,
   TW_R_FGZIP,
+  TW_R_FCHUNKED,    /* a leaf page sent chunked (gzip'd when asked), trailer and all */
   TW_R_FBOMB,
   TW_R_FHUGEHDR,
   TW_R_FLONGHDR,    /* one header line of 2 MiB */

@@ -1,7 +1,8 @@
 // warcread.mjs - read WARC files with warcio.js (a reader nobody here
 // wrote) and print one JSON object a record: its WARC headers, offset and
 // length as the parser saw them, whether both digests verify, the HTTP
-// status and the payload as archived (base64, Content-Encoding kept).
+// status, the payload as archived (base64, Content-Encoding and chunk
+// framing kept) and the entity-body (chunk framing taken off).
 //   node warcread.mjs FILE...              every record of each file
 //   node warcread.mjs --at FILE OFF LEN    the one record in that byte range
 import { WARCParser } from "warcio";
@@ -24,6 +25,27 @@ function base32(buf) {
   return out;
 }
 
+// The entity-body of a chunked payload (RFC 9112 7.1): WARC-Payload-Digest
+// is computed over it (WARC 1.1 6.3.2), while the record keeps the framing.
+// A cut or broken framing gives what decoded before it.
+function dechunk(buf) {
+  const parts = [];
+  let at = 0;
+  for (;;) {
+    const eol = buf.indexOf(10, at);
+    if (eol < 0) break;
+    const size = parseInt(buf.subarray(at, eol).toString("latin1").split(";")[0].trim(), 16);
+    if (Number.isNaN(size)) break;
+    at = eol + 1;
+    if (size === 0) break;
+    parts.push(buf.subarray(at, Math.min(at + size, buf.length)));
+    at += size;
+    if (at >= buf.length) break;
+    at += buf[at] === 13 ? 2 : 1;
+  }
+  return Buffer.concat(parts);
+}
+
 const sha1 = (buf) => "sha1:" + base32(crypto.createHash("sha1").update(buf).digest());
 
 async function read(bytes, file, base) {
@@ -42,10 +64,13 @@ async function read(bytes, file, base) {
     const b = blocks[i++];
     const h = rec.warcHeaders.headers;
     const type = rec.warcType;
-    let payload = null, status = null;
+    let payload = null, entity = null, status = null, chunked = false;
     if (rec.httpHeaders) {
       payload = Buffer.from(await rec.readFully(false));
       status = rec.httpHeaders.statusCode !== undefined ? Number(rec.httpHeaders.statusCode) : null;
+      const te = rec.httpHeaders.headers.get("Transfer-Encoding");
+      chunked = te !== null && /(^|[ ,])chunked\s*$/i.test(te);
+      entity = chunked ? dechunk(payload) : payload;
     }
     const blockDigest = h.get("WARC-Block-Digest");
     const payloadDigest = h.get("WARC-Payload-Digest");
@@ -58,8 +83,9 @@ async function read(bytes, file, base) {
       content_type: h.get("Content-Type"), filename: h.get("WARC-Filename"),
       block_digest: blockDigest, block_ok: blockDigest ? sha1(b.block) === blockDigest : null,
       payload_digest: payloadDigest,
-      payload_ok: type === "response" && payloadDigest ? sha1(payload) === payloadDigest : null,
-      status, payload: payload !== null && type === "response" ? payload.toString("base64") : null,
+      payload_ok: type === "response" && payloadDigest ? sha1(entity) === payloadDigest : null,
+      status, chunked, payload: payload !== null && type === "response" ? payload.toString("base64") : null,
+      entity: entity !== null && type === "response" ? entity.toString("base64") : null,
       block_text: type === "warcinfo" ? b.block.toString("utf8") : undefined,
     });
   }
