@@ -14,13 +14,21 @@ robots.txt is not fetched again on resume while it is fresh.
 sigint: a crawl stopped by SIGINT (exit 130) and resumed without seeds has
 one record per URL, the same set as an uninterrupted crawl.
 
+window: one host's long queue through the 32-URL window, killed three times.
+
+full: the state and records on a small tmpfs that fills mid-crawl; exit 1,
+a whole database, whole lines; moved to a disk with room, the crawl resumes
+with nothing lost.
+
 The random moments come from a seed printed first (UVTEST_SEED=N repeats
 a run)."""
 import collections
 import json
 import os
 import random
+import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -218,12 +226,71 @@ def test_window(a, rng):
     check("queued 0" in status and "leased 0" in status, f"nothing left in the store ({status!r})")
 
 
+def test_full(a, rng):
+    """A full disk: the state and the records on a small tmpfs that fills
+    mid-crawl. The crawl stops with exit 1 and one line saying which file;
+    the database passes SQLite's integrity check; every record line is
+    whole; moved to a disk with room, the crawl resumes and ends with
+    nothing lost (the records equal testweb --expect) and at most -c pages
+    fetched twice. The tmpfs size is random (UVTEST_SEED), so the disk
+    fills at another moment each run."""
+    site = ["--seed", "3", "--hosts", "10", "--pages", "300", "--links", "10",
+            "--page-bytes", "2000", "--broken", "0"]
+    d = tempfile.mkdtemp(prefix="uvtest-state-full-")
+    mnt = os.path.join(d, "small")
+    os.mkdir(mnt)
+    size_kb = rng.randint(150, 4200)  # the WAL alone grows to 4 MB: full mid-crawl
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", mnt],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print(f"# SKIP: cannot mount a tmpfs here ({p.stderr.strip()})")
+        raise SystemExit(77)
+    try:
+        with Testweb(a.testweb, site, log=False) as tw:
+            expected = tw.expect(-1)
+
+            def cmd(where):
+                return [a.uvcrawl, "--engine", a.engine, "--state", os.path.join(where, "state"),
+                        "-o", os.path.join(where, "records.jsonl"), "--resolve",
+                        tw.resolve_arg(), "--scope", "any", "-c", str(CONC), "--rate", "0",
+                        "-q", tw.url()]
+            p = subprocess.run(cmd(mnt), capture_output=True, text=True, timeout=120)
+            lines = p.stderr.strip().splitlines() or [""]
+            check(p.returncode == 1 and len(lines) == 1 and
+                  ("No space left" in lines[0] or "disk is full" in lines[0]),
+                  f"a {size_kb} KB disk fills: exit 1 and one line saying why "
+                  f"({p.returncode}: {p.stderr.strip()[-300:]})")
+            check(os.path.join(mnt, "state") in lines[0] or os.path.join(mnt, "records") in lines[0],
+                  f"the line names the file that could not be written ({lines[0]})")
+            moved = os.path.join(d, "roomy")
+            shutil.copytree(mnt, moved)
+            first = len(uvtest.read_records(os.path.join(moved, "records.jsonl")))
+            db = sqlite3.connect(os.path.join(moved, "state", "crawl.db"))
+            ok = db.execute("PRAGMA integrity_check").fetchone()[0]
+            db.close()
+            check(ok == "ok", f"the state database is whole after the full disk ({ok})")
+            p = subprocess.run(cmd(moved), capture_output=True, text=True, timeout=120)
+            check(p.returncode == 0, f"resumed with room: exit 0 ({p.returncode}: "
+                                     f"{p.stderr.strip()[-300:]})")
+    finally:
+        subprocess.run(["umount", mnt], check=False)
+    recs = uvtest.read_records(os.path.join(moved, "records.jsonl"))
+    urls = [r["url"] for r in fetched(recs)]
+    twice = [u for u, n in collections.Counter(urls).items() if n > 1]
+    check(set(urls) == expected,
+          f"nothing lost: the records equal testweb --expect ({len(set(urls))} vs "
+          f"{len(expected)}, {first} before the disk filled; missing "
+          f"{sorted(expected - set(urls))[:3]})")
+    check(len(twice) <= CONC, f"at most -c pages fetched twice ({len(twice)})")
+
+
 def test():
     a = uvtest.parse_args({"--part": {"default": "kill"}})
     seed = int(os.environ.get("UVTEST_SEED", time.time_ns() % 1000000))
     print(f"# UVTEST_SEED={seed}")
     rng = random.Random(seed)
-    {"kill": test_kill, "sigint": test_sigint, "window": test_window}[a.part](a, rng)
+    {"kill": test_kill, "sigint": test_sigint, "window": test_window,
+     "full": test_full}[a.part](a, rng)
 
 
 uvtest.main(test)
