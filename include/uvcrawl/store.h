@@ -171,7 +171,9 @@ int uc_store_put_meta(uc_store *s, const char *key, const char *value);
  * End a group: everything put since the last commit becomes durable
  * together, or (after a crash) not at all. Never waits for the disk.
  * @param seq  receives the group's number (increasing from 1); the group
- *             is durable once uc_store_durable() reaches it. May be NULL.
+ *             is durable once uc_store_durable() reaches it. An empty group
+ *             (nothing put since the last commit) may get the number of
+ *             the group before it: it is durable with that one. May be NULL.
  * @return 0, UC_ENOMEM, or UC_EIO once the backend has failed.
  */
 int uc_store_commit(uc_store *s, uint64_t *seq);
