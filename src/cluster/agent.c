@@ -404,8 +404,15 @@ static size_t ingest_reply(uc_cluster *cl, const redisReply *r) {
     snprintf(cl->read_after, sizeof cl->read_after, "%s", e->element[0]->str);
     cl->st.entries_in++;
   }
+  /* Note: a group of duplicates alone writes nothing, and a backend's
+   * writer may never close an empty group (SQLite's waits for writes):
+   * the entries would wait for their XACK until some other write. The
+   * last entry read, kept as a named value, makes every group non-empty. */
   uint64_t seq = 0;
-  int rc = cl->store != NULL ? uc_store_commit(cl->store, &seq) : 0;
+  int rc = cl->store != NULL ? uc_store_put_meta(cl->store, "cluster_last_read", cl->read_after)
+                             : 0;
+  if (rc == 0 && cl->store != NULL)
+    rc = uc_store_commit(cl->store, &seq);
   for (size_t i = 0; i < entries->elements && rc == 0; i++)
     rc = hold_ack(cl, entries->element[i]->element[0]->str, seq);
   if (rc != 0)
@@ -601,7 +608,9 @@ static void gen_cb(redisAsyncContext *ac, void *reply, void *privdata) {
 
 static void disconnect_cb(const redisAsyncContext *ac, int status) {
   uc_cluster *cl = ac->data;
-  (void)status;
+  if (cl->verbose && !cl->closing)
+    fprintf(stderr, "uvcrawl: cluster: agent %u lost its %s connection to Redis: %s\n",
+            cl->agent, ac == cl->cmd ? "command" : "reading", ac->errstr ? ac->errstr : "closed");
   if (ac == cl->cmd) {
     cl->cmd = NULL;
     cl->cmd_up = false;
@@ -626,6 +635,9 @@ static void connect_cb(const redisAsyncContext *ac, int status) {
   }
   cl->backoff_ms = 0;
   cl->down_said = false;
+  if (cl->verbose)
+    fprintf(stderr, "uvcrawl: cluster: agent %u: %s connection to Redis up\n", cl->agent,
+            ac == cl->cmd ? "command" : "reading");
   if (ac == cl->cmd) {
     cl->cmd_up = true;
     char cand[48];
@@ -644,6 +656,32 @@ static void connect_cb(const redisAsyncContext *ac, int status) {
   }
 }
 
+/* Note: hiredis 0.14's libuv adapter drops a poll error (libuv reports
+ * POLLERR as status UV_EBADF and stops the poll): a connection whose
+ * server died while we wrote was never seen closed, and the agent waited
+ * on it for ever (seen when redis-server was restarted mid-crawl). These
+ * wrappers keep the adapter and hand such an error to hiredis as a read,
+ * which finds the socket closed and disconnects. */
+static void poll_cb(uv_poll_t *handle, int status, int events) {
+  redisLibuvEvents *p = handle->data;
+  if (status != 0 && p->context != NULL) {
+    redisAsyncHandleRead(p->context);
+    return;
+  }
+  redisLibuvPoll(handle, status, events);
+}
+
+static void repoll(void *privdata) {
+  redisLibuvEvents *p = privdata;
+  if (p->events != 0)
+    uv_poll_start(&p->handle, p->events, poll_cb);
+}
+
+static void add_read(void *privdata) { redisLibuvAddRead(privdata), repoll(privdata); }
+static void del_read(void *privdata) { redisLibuvDelRead(privdata), repoll(privdata); }
+static void add_write(void *privdata) { redisLibuvAddWrite(privdata), repoll(privdata); }
+static void del_write(void *privdata) { redisLibuvDelWrite(privdata), repoll(privdata); }
+
 static redisAsyncContext *open_one(uc_cluster *cl) {
   redisAsyncContext *ac = cl->addr.path[0] != '\0'
                               ? redisAsyncConnectUnix(cl->addr.path)
@@ -654,6 +692,10 @@ static redisAsyncContext *open_one(uc_cluster *cl) {
     redisAsyncFree(ac);
     return NULL;
   }
+  ac->ev.addRead = add_read;
+  ac->ev.delRead = del_read;
+  ac->ev.addWrite = add_write;
+  ac->ev.delWrite = del_write;
   ac->data = cl;
   redisAsyncSetConnectCallback(ac, connect_cb);
   redisAsyncSetDisconnectCallback(ac, disconnect_cb);
