@@ -121,7 +121,14 @@ static void start_drain(loop_engine *eng) {
 }
 
 static void cluster_kick(void *ctx) { loop_kick(ctx); }
-static void cluster_drain(void *ctx) { start_drain(ctx); }
+/* --stop: as a first SIGINT (a signal after it aborts). */
+static void cluster_drain(void *ctx) {
+  loop_engine *eng = ctx;
+  if (eng->phase == PHASE_RUNNING && eng->signals == 0) {
+    eng->signals = 1;
+    start_drain(eng);
+  }
+}
 
 static void signal_cb(uv_signal_t *s, int signum) {
   loop_engine *eng = s->data;
