@@ -38,7 +38,7 @@
 #include "uvcrawl/url.h"
 
 #define TICK_MS 50           /* termination check, flush and acks when the gate is quiet */
-#define PUBLISH_TICKS 10     /* counters for --status every 10 ticks */
+#define PUBLISH_TICKS 10     /* counters for --status every 10 ticks, and --stop looked for */
 #define READ_COUNT 64        /* stream entries per XREADGROUP */
 #define READ_BLOCK_MS 500    /* how long a read waits in Redis for an entry */
 #define ACK_MAX 128          /* entries per XACK */
@@ -563,7 +563,9 @@ static void tick_cb(uv_timer_t *t) {
   publish_idle(cl);
   if (++cl->ticks % PUBLISH_TICKS == 0)
     publish_counters(cl);
-  if (!cl->checking) {
+  /* The check (a script reading N fields) every tick while idle, where it
+   * ends the crawl; a busy agent only looks for --stop, every 10th. */
+  if (!cl->checking && (cl->published_idle == 1 || cl->ticks % 10 == 0)) {
     char n[16];
     snprintf(n, sizeof n, "%u", cl->agents);
     const char *argv[5] = {"EVAL", CHECK_SCRIPT, "1", cl->ctl, n};
