@@ -257,9 +257,16 @@ def part_kill(args):
         check(set(urls) == expect, f"after kill -9 and restart the union is complete "
               f"({len(set(urls))} of {len(expect)}; missing {sorted(expect - set(urls))[:3]})")
         asked = collections.Counter((r["host"], r["path"]) for r in log)
-        twice = sum(n - 1 for n in asked.values() if n > 1)
-        check(twice <= 32, f"URLs requested twice ({twice}) are at most the killed agent's "
-              f"in-flight bound (-c 32)")
+        again = {k: n - 1 for k, n in asked.items() if n > 1}
+        pages = sum(n for (h, p), n in again.items() if p != "/robots.txt")
+        robots = sum(n for (h, p), n in again.items() if p == "/robots.txt")
+        killed_hosts = {uvtest.url_key(r["url"])[0]
+                        for r in uvtest.read_records(agents[1].out)}
+        check(all(h in killed_hosts for h, _ in again),
+              f"every URL requested twice is on a host of the killed agent "
+              f"({sorted(h for h, _ in again if h not in killed_hosts)[:3]})")
+        check(pages <= 32, f"pages requested twice ({pages}, and {robots} robots.txt) are at "
+              f"most the killed agent's in-flight bound (-c 32)")
 
 
 def part_redis(args):
