@@ -20,7 +20,8 @@ handed over. Each part runs in seconds:
   redis      redis-server stopped and started again (empty) mid-crawl:
              the crawl ends complete.
   stop       --stop drains every agent (exit 130); Redis unreachable at
-             start: one line, exit 2.
+             start, the threads engine, a bad --cluster, --agent alone or
+             out of range: one line, exit 2.
 """
 import collections
 import json
@@ -323,6 +324,18 @@ def part_stop(args):
     lines = p.stderr.strip().splitlines()
     check(p.returncode == 2 and len(lines) == 1 and "cannot reach Redis" in lines[0],
           f"Redis unreachable at start: one line, exit 2 ({p.returncode}: {p.stderr!r})")
+    for bad, why in ((["--cluster", "redis://h:1/x", "--agent", "0", "--agents", "2",
+                       "--engine", "threads"], "--engine loop"),
+                     (["--cluster", "redis://h/x", "--agent", "0", "--agents", "2"],
+                      "bad value for --cluster"),
+                     (["--agent", "0", "--agents", "2"], "needs --cluster"),
+                     (["--cluster", "redis://h:1/x", "--agent", "2", "--agents", "2"],
+                      "below --agents")):
+        p = subprocess.run([args.uvcrawl] + bad + ["http://h0001.test/"], capture_output=True,
+                           text=True, timeout=20)
+        lines = p.stderr.strip().splitlines()
+        check(p.returncode == 2 and len(lines) == 1 and why in lines[0],
+              f"{' '.join(bad)}: one line, exit 2 ({p.returncode}: {p.stderr.strip()!r})")
 
 
 PARTS = {"equal": part_equal, "transit": part_transit, "kill": part_kill,
