@@ -106,6 +106,7 @@ typedef struct uc_stats {
     uint64_t links_out, links_in;     /* links handed to / received from other agents */
     uint64_t entries_out, entries_in; /* Redis stream entries (batches) added / read */
     uint64_t commands, reconnects;    /* Redis commands sent; connections lost */
+    uint64_t spilled;                 /* links spilled to a file while Redis was away */
     uint64_t handover_ns;             /* loop-thread CPU time spent on hand-overs */
   } cluster;
 } uc_stats;

@@ -43,6 +43,7 @@
 #define READ_BLOCK_MS 500    /* how long a read waits in Redis for an entry */
 #define ACK_MAX 128          /* entries per XACK */
 #define ACKS_HELD_MAX 4096   /* entries read and not yet durable: stop reading above */
+#define HOLD_MAX 100000      /* links held in memory while Redis is away; more spill to a file */
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 2000
 
@@ -118,6 +119,9 @@ struct uc_cluster {
   char gen[48];            /* the generation known, "" at first */
   batch **out;             /* per owner: links not sent yet */
   size_t out_links;
+  size_t hold_max;         /* HOLD_MAX, or UVCRAWL_CLUSTER_HOLD_MAX (tests) */
+  FILE *spill;             /* batches beyond hold_max while Redis is away (unlinked file) */
+  off_t spill_read, spill_write; /* where the next batch is read back / written */
   sendq *sending, **sending_tail;
   uc_buf *log;             /* per owner: every line Redis took, resent if it loses them */
   held_ack *acks;
@@ -157,6 +161,14 @@ static void batch_free(batch *b) {
 
 /* ---- out: hand-overs to other agents ------------------------------------ */
 
+static size_t count_lines(const uc_buf *b) {
+  size_t n = 0;
+  for (size_t i = 0; i < b->len; i++)
+    n += b->data[i] == '\n';
+  return n;
+}
+
+
 static bool owns_cb(void *ctx, const char *key) {
   uc_cluster *cl = ctx;
   const char *host = strstr(key, "://");
@@ -194,6 +206,61 @@ static int add_to_batch(uc_cluster *cl, unsigned dest, uint64_t id, const char *
   return rc;
 }
 
+/* Redis is away and more than hold_max links wait: write every batch to
+ * the spill file ("DEST LEN\n" and the lines) and free it. Their store
+ * ids are not marked handed, so with --state they stay QUEUED in the
+ * store too, and a kill meanwhile loses nothing. */
+static void maybe_spill(uc_cluster *cl) {
+  if (cl->cmd_up || cl->out_links <= cl->hold_max)
+    return;
+  if (cl->spill == NULL && (cl->spill = tmpfile()) == NULL)
+    return; /* no file: keep holding in memory */
+  bool ok = fseeko(cl->spill, cl->spill_write, SEEK_SET) == 0;
+  for (unsigned k = 0; ok && k < cl->agents; k++) {
+    batch *b = cl->out[k];
+    if (b == NULL)
+      continue;
+    ok = fprintf(cl->spill, "%u %zu\n", k, b->text.len) > 0 &&
+         fwrite(b->text.data, 1, b->text.len, cl->spill) == b->text.len;
+    if (ok) {
+      cl->st.links_spilled += count_lines(&b->text);
+      cl->out[k] = NULL;
+      batch_free(b);
+    }
+  }
+  if (ok && fflush(cl->spill) == 0) {
+    cl->spill_write = ftello(cl->spill);
+    cl->out_links = 0;
+  }
+}
+
+/* Redis is back: read spilled batches into the outgoing ones, up to half
+ * of hold_max at a time; the file goes once it is all read. */
+static void unspill(uc_cluster *cl) {
+  if (cl->spill == NULL || fseeko(cl->spill, cl->spill_read, SEEK_SET) != 0)
+    return;
+  unsigned dest;
+  size_t len;
+  while (cl->out_links < cl->hold_max / 2 + 1 && cl->spill_read < cl->spill_write &&
+         fscanf(cl->spill, "%u %zu\n", &dest, &len) == 2 && dest < cl->agents) {
+    char *text = malloc(len);
+    if (text == NULL || fread(text, 1, len, cl->spill) != len) {
+      free(text);
+      break;
+    }
+    uc_buf b = {.data = text, .len = len};
+    if (add_to_batch(cl, dest, 0, text, len) == 0)
+      cl->out_links += count_lines(&b);
+    free(text);
+    cl->spill_read = ftello(cl->spill);
+  }
+  if (cl->spill_read >= cl->spill_write) {
+    fclose(cl->spill); /* an unlinked file: gone */
+    cl->spill = NULL;
+    cl->spill_read = cl->spill_write = 0;
+  }
+}
+
 static int hand_cb(void *ctx, uint64_t id, const char *url, const char *parent, int depth,
                    unsigned kind) {
   uc_cluster *cl = ctx;
@@ -208,6 +275,7 @@ static int hand_cb(void *ctx, uint64_t id, const char *url, const char *parent, 
     rc = add_to_batch(cl, dest, id, line.data, line.len);
   uc_buf_free(&line);
   cl->out_links += rc == 0;
+  maybe_spill(cl);
   cl->st.handover_ns += cpu_ns() - t0;
   return rc;
 }
@@ -234,13 +302,7 @@ static void requeue(uc_cluster *cl, batch *b) {
     }
     b = next;
   }
-}
-
-static size_t count_lines(const uc_buf *b) {
-  size_t n = 0;
-  for (size_t i = 0; i < b->len; i++)
-    n += b->data[i] == '\n';
-  return n;
+  maybe_spill(cl);
 }
 
 /* EXEC's answer: Redis has the batches (mark them handed in the store),
@@ -288,6 +350,8 @@ static int command_argv(uc_cluster *cl, redisCallbackFn *fn, int argc, const cha
 
 /* Send every owner's batch in one MULTI: XADD each, count them in sent. */
 static void flush(uc_cluster *cl) {
+  if (cl->cmd_up && cl->gen_ok)
+    unspill(cl);
   if (!cl->cmd_up || !cl->gen_ok || cl->out_links == 0)
     return;
   uint64_t t0 = cpu_ns();
@@ -495,7 +559,8 @@ static void send_acks(uc_cluster *cl) {
 /* ---- the termination check and the counters --------------------------- */
 
 static bool idle_now(const uc_cluster *cl) {
-  return cl->local_over && !cl->draining && cl->out_links == 0 && cl->sending == NULL &&
+  return cl->local_over && !cl->draining && cl->out_links == 0 && cl->spill == NULL &&
+         cl->sending == NULL &&
          cl->acks_len == 0;
 }
 
@@ -751,6 +816,10 @@ int uc_cluster_new(uc_cluster **out, const uc_cluster_opts *o) {
     uc_cluster_free(cl);
     return UC_ENOMEM;
   }
+  cl->hold_max = HOLD_MAX;
+  const char *hold = getenv("UVCRAWL_CLUSTER_HOLD_MAX");
+  if (hold != NULL && strtoul(hold, NULL, 10) > 0)
+    cl->hold_max = strtoul(hold, NULL, 10);
   const char *delay = getenv("UVCRAWL_CLUSTER_READ_DELAY_MS");
   if (delay != NULL)
     cl->read_delay_ms = (unsigned)strtoul(delay, NULL, 10);
@@ -782,7 +851,8 @@ bool uc_cluster_step(uc_cluster *cl, bool local_over, bool draining) {
   if (cl->cmd_up && cl->gen_ok && cl->published_idle != (idle_now(cl) ? 1 : 0))
     publish_idle(cl);
   if (draining) /* what we owe Redis is out, or Redis is not there to take it */
-    return local_over && ((cl->out_links == 0 && cl->sending == NULL && cl->acks_len == 0) ||
+    return local_over && ((cl->out_links == 0 && cl->spill == NULL && cl->sending == NULL &&
+                           cl->acks_len == 0) ||
                           !cl->cmd_up);
   return cl->done && local_over;
 }
@@ -790,8 +860,9 @@ bool uc_cluster_step(uc_cluster *cl, bool local_over, bool draining) {
 void uc_cluster_progress(const uc_cluster *cl, char *buf, size_t len) {
   uint64_t held = cl->out_links;
   if (!cl->cmd_up || !cl->rd_up)
-    snprintf(buf, len, "agent %u/%u, redis DOWN (retry in %u ms), holding %" PRIu64 " links",
-             cl->agent, cl->agents, cl->backoff_ms, held);
+    snprintf(buf, len, "agent %u/%u, redis DOWN (retry in %u ms), holding %" PRIu64
+             " links (%" PRIu64 " spilled to a file)", cl->agent, cl->agents, cl->backoff_ms, held,
+             cl->st.links_spilled);
   else
     snprintf(buf, len, "agent %u/%u, %" PRIu64 " links out, %" PRIu64 " in, %" PRIu64
              " in transit, %" PRIu64 "/%u idle", cl->agent, cl->agents, cl->st.links_out,
@@ -832,6 +903,8 @@ void uc_cluster_free(uc_cluster *cl) {
     batch_free(s->batches);
     free(s);
   }
+  if (cl->spill != NULL)
+    fclose(cl->spill);
   free(cl->streams);
   free(cl->out);
   free(cl->log);

@@ -106,6 +106,7 @@ typedef struct uc_cluster_stats {
   uint64_t entries_in;  /* stream entries read */
   uint64_t commands;    /* Redis commands sent */
   uint64_t reconnects;
+  uint64_t links_spilled; /* links written to the spill file while Redis was away */
   uint64_t handover_ns; /* CPU spent batching, sending and ingesting hand-overs */
 } uc_cluster_stats;
 

@@ -82,10 +82,11 @@ int uc_stats_format_json(uc_buf *out, const uc_stats *s, const char *engine) {
     rc = uc_buf_printf(out,
         ",\"cluster\":{\"agent\":%u,\"agents\":%u,\"links_out\":%" PRIu64
         ",\"links_in\":%" PRIu64 ",\"entries_out\":%" PRIu64 ",\"entries_in\":%" PRIu64
-        ",\"redis_commands\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"handover_cpu_ms\":%.3f}",
+        ",\"redis_commands\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"links_spilled\":%" PRIu64
+        ",\"handover_cpu_ms\":%.3f}",
         s->cluster.agent, s->cluster.agents, s->cluster.links_out, s->cluster.links_in,
         s->cluster.entries_out, s->cluster.entries_in, s->cluster.commands,
-        s->cluster.reconnects, (double)s->cluster.handover_ns / 1e6);
+        s->cluster.reconnects, s->cluster.spilled, (double)s->cluster.handover_ns / 1e6);
   if (rc == 0)
     rc = uc_buf_puts(out, "}\n");
   if (rc != 0) {

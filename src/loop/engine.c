@@ -314,6 +314,7 @@ int loop_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {
     stats_out->cluster.entries_in = cs.entries_in;
     stats_out->cluster.commands = cs.commands;
     stats_out->cluster.reconnects = cs.reconnects;
+    stats_out->cluster.spilled = cs.links_spilled;
     stats_out->cluster.handover_ns = cs.handover_ns;
     if (code == UC_EXIT_NO_SEED) /* the seeds' owners may be other agents */
       code = 0;

@@ -18,7 +18,8 @@ handed over. Each part runs in seconds:
              with the same --state: the union is complete, and URLs
              requested twice are at most that agent's -c.
   redis      redis-server stopped and started again (empty) mid-crawl:
-             the crawl ends complete.
+             the crawl ends complete; the links held meanwhile beyond a
+             bound of 10 (UVCRAWL_CLUSTER_HOLD_MAX) went to the spill file.
   stop       --stop drains every agent (exit 130); Redis unreachable at
              start, the threads engine, a bad --cluster, --agent alone or
              out of range: one line, exit 2.
@@ -275,8 +276,10 @@ def part_redis(args):
     with Testweb(args.testweb, site) as tw, Redis() as redis:
         expect = tw.expect(-1)
         d = tempfile.mkdtemp(prefix="uvcluster-")
+        # At most 10 links held in memory while Redis is away: the rest spill.
+        hold = {"UVCRAWL_CLUSTER_HOLD_MAX": "10"}
         agents = [Agent(args, k, redis.url("restart"), common_args(tw) + ["-c", "8"],
-                        [tw.url()] if k == 0 else [], d) for k in range(AGENTS)]
+                        [tw.url()] if k == 0 else [], d, hold) for k in range(AGENTS)]
         try:
             for a in agents:
                 a.start()
@@ -298,6 +301,9 @@ def part_redis(args):
         stats = [json.load(open(a.stats)) for a in agents]
         check(all(s["cluster"]["reconnects"] > 0 for s in stats),
               "every agent lost Redis and reconnected")
+        spilled = sum(s["cluster"]["links_spilled"] for s in stats)
+        check(spilled > 0, f"links beyond the hold bound spilled to a file ({spilled}) and "
+              "were sent once Redis was back")
 
 
 def part_stop(args):
