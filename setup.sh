@@ -16,7 +16,8 @@ PACKAGES=(build-essential pkg-config meson ninja-build python3 curl
   libpsl-dev publicsuffix # issue 14: --scope domain by the Public Suffix List
   tinyproxy # issue 14: --proxy is tested through a real proxy on loopback
   libxml2-dev # issue 14: sitemaps are parsed with libxml2
-  groff-base) # issue 14: test_manpage reads docs/uvcrawl.1 with groff
+  groff-base # issue 14: test_manpage reads docs/uvcrawl.1 with groff
+  libhiredis-dev redis-server redis-tools) # issue 12: agents share a crawl through Redis
 # Issue 11: the WARC tests read archives back with warcio.js, which needs
 # node and npm. Note: a machine whose nodejs comes from elsewhere (such as
 # NodeSource's, which bundles npm) cannot take Debian's npm package beside

@@ -109,6 +109,10 @@ typedef struct uc_config {
   bool sitemaps;             /* --sitemaps on: follow robots.txt's Sitemap: lines */
   const char *const *sitemap_seeds; /* --sitemap URL: sitemaps to start from */
   size_t n_sitemap_seeds;
+  /* --cluster (issue 12): this agent and how many share the crawl;
+   * agents 0: no cluster. */
+  const char *cluster;       /* the --cluster URL as given, or NULL */
+  unsigned agent, agents;
 } uc_config;
 
 /** Fill `cfg` with the polite defaults of DESIGN.md (no seeds). */

@@ -98,6 +98,21 @@ typedef struct uc_parsed {
  */
 typedef int (*uc_visited_fn)(void *ctx, const char *url, size_t len);
 
+/**
+ * Another process's hosts (a cluster agent, src/cluster): the crawl asks
+ * `owns` once per new host (its key, "scheme://host:port") and hands each
+ * URL admitted for a host it does not own to `hand` instead of queueing it
+ * (the URL is in the store, QUEUED, until uc_crawl_handed()). All NULL:
+ * every host is the crawl's own. ctx is borrowed and outlives the crawl.
+ */
+typedef struct uc_crawl_peers {
+  bool (*owns)(void *ctx, const char *host_key);
+  /* url and parent (may be NULL) are borrowed for the call; returns 0 or UC_ENOMEM. */
+  int (*hand)(void *ctx, uint64_t id, const char *url, const char *parent, int depth,
+              unsigned kind);
+  void *ctx;
+} uc_crawl_peers;
+
 /** How to make a crawl (see uc_crawl_new). */
 typedef struct uc_crawl_opts {
   const uc_config *cfg;  /* borrowed; must outlive the crawl */
@@ -113,6 +128,7 @@ typedef struct uc_crawl_opts {
    * the crawl. With a durable store (--state) the crawl can be resumed. */
   uc_store *store;
   int64_t wall_ms;       /* the wall clock (ms since the epoch) at now_ms */
+  uc_crawl_peers peers;  /* a cluster's other agents; zero: none */
 } uc_crawl_opts;
 
 /**
@@ -257,6 +273,24 @@ int uc_crawl_write_errno(const uc_crawl *c);
  * @param dispatching  the engine still hands out work.
  */
 bool uc_crawl_over(uc_crawl *c, bool dispatching);
+
+/**
+ * A URL handed over by another agent (peers): a seed (depth 0, no parent)
+ * joins the scope as uc_crawl_seed() would; anything else was judged by the
+ * sender's policy and is only deduplicated here, then queued. The caller
+ * commits the store's group afterwards (uc_store_commit).
+ * @param parent  the page it was found on (borrowed), or NULL.
+ * @return 1 if queued, 0 if a duplicate (or the crawl is stopping), or a
+ *         negative UC_E* code.
+ */
+int uc_crawl_receive(uc_crawl *c, const char *url, const char *parent, int depth,
+                     unsigned kind, uint64_t now_ms);
+
+/**
+ * URLs given to `peers.hand` are now with their owner: the store marks
+ * them DONE (error "handed-over") and commits. @return 0 or the store's error.
+ */
+int uc_crawl_handed(uc_crawl *c, const uint64_t *ids, size_t n);
 
 /** The live counters (borrowed, read-only; valid until uc_crawl_free). */
 const uc_stats *uc_crawl_stats(const uc_crawl *c);

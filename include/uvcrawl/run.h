@@ -39,6 +39,9 @@ typedef struct uc_run_env {
    * (counted by the caller's first handler); the engine calls it once it
    * handles them itself and acts on that many. NULL: none. */
   unsigned (*early_signals)(void);
+  /* --cluster: where Redis is and the crawl's name (a uc_cluster_addr of
+   * src/cluster), or NULL: a crawl of its own. Loop engine only. */
+  const struct uc_cluster_addr *cluster;
 } uc_run_env;
 
 /** How a run ended, as the engine saw it (for uc_run_end). */

@@ -101,6 +101,14 @@ typedef struct uc_stats {
   uint64_t threads_started; /* threads engine: worker threads started (0 in the loop engine) */
   bool max_pages_reached; /* --max-pages stopped the dispatch */
   uc_end ended;           /* set by uc_run_end */
+  struct {                /* a cluster agent's share (--cluster); agents 0: none */
+    unsigned agent, agents;
+    uint64_t links_out, links_in;     /* links handed to / received from other agents */
+    uint64_t entries_out, entries_in; /* Redis stream entries (batches) added / read */
+    uint64_t commands, reconnects;    /* Redis commands sent; connections lost */
+    uint64_t spilled;                 /* links spilled to a file while Redis was away */
+    uint64_t handover_ns;             /* loop-thread CPU time spent on hand-overs */
+  } cluster;
 } uc_stats;
 
 /** The stats "ended" string: "done", "max-pages", "interrupted" or "fatal". */

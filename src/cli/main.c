@@ -188,6 +188,13 @@ static int open_sinks(const uc_config *cfg, int argc, char **argv, FILE *records
   return rc;
 }
 
+/* --cluster ... --stop or --status: one synchronous exchange with Redis. */
+static int code_of_cluster_admin(const cli_options *o, char *err, size_t errlen) {
+  if (o->stop)
+    return uc_cluster_request_stop(&o->cluster, err, errlen);
+  return uc_cluster_print_status(&o->cluster, o->cfg.agents, stdout, err, errlen);
+}
+
 int main(int argc, char **argv) {
   catch_early_signals();
   /* Note: `uvcrawl ... | head -1` closes the records' pipe; SIGPIPE's
@@ -214,8 +221,24 @@ int main(int argc, char **argv) {
   case CLI_STATUS:
     code = cli_state_status(opts.cfg.state_dir, stdout);
     goto out;
+  case CLI_CLUSTER_STOP:
+  case CLI_CLUSTER_STATUS: {
+    char err[512];
+    int rc = code_of_cluster_admin(&opts, err, sizeof err);
+    if (rc != 0)
+      fprintf(stderr, "uvcrawl: %s\n", err);
+    code = rc != 0 ? 2 : 0;
+    goto out;
+  }
   case CLI_CRAWL:
     break;
+  }
+  if (opts.cfg.cluster != NULL) { /* Redis unreachable at start: one line, exit 2 */
+    char err[512];
+    if (uc_cluster_probe(&opts.cluster, err, sizeof err) != 0) {
+      fprintf(stderr, "uvcrawl: %s\n", err);
+      goto out;
+    }
   }
   uc_config *cfg = &opts.cfg;
   bool finished = false;
@@ -266,7 +289,8 @@ int main(int argc, char **argv) {
       unlink(cfg->stats_path);
     goto out;
   }
-  uc_run_env env = {.sinks = sinks, .early_signals = early_signal_count, .store = store};
+  uc_run_env env = {.sinks = sinks, .early_signals = early_signal_count, .store = store,
+                    .cluster = cfg->cluster != NULL ? &opts.cluster : NULL};
   if (open_trace(cfg, &env.trace, &trace_file) != 0) {
     uc_sinks_free(sinks);
     close_output(records, cfg->output, "records", false);

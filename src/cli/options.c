@@ -17,6 +17,7 @@
 #include "uvcrawl/error.h"
 #include "uvcrawl/policy.h"
 #include "uvcrawl/url.h"
+#include "cluster.h"
 
 enum {
   OPT_ENGINE = 256, OPT_RATE, OPT_BURST, OPT_PER_HOST, OPT_SCOPE, OPT_ALLOW, OPT_DENY,
@@ -29,6 +30,8 @@ enum {
   OPT_CA_CERT, OPT_INSECURE, OPT_HTTP1_1, OPT_HTTP2, OPT_HEADER, OPT_PROXY, OPT_ACCEPT,
   OPT_REJECT, OPT_SITEMAP, OPT_SITEMAPS,
   OPT_WARC, OPT_WARC_MAX_SIZE, OPT_WARC_DEDUP, OPT_WARC_CDX,
+  /* issue 12: agents sharing a crawl through Redis */
+  OPT_CLUSTER, OPT_AGENT, OPT_AGENTS, OPT_STOP,
 };
 
 static const struct option long_options[] = {
@@ -83,6 +86,10 @@ static const struct option long_options[] = {
     {"warc-max-size", required_argument, NULL, OPT_WARC_MAX_SIZE},
     {"warc-dedup", required_argument, NULL, OPT_WARC_DEDUP},
     {"warc-cdx", required_argument, NULL, OPT_WARC_CDX},
+    {"cluster", required_argument, NULL, OPT_CLUSTER},
+    {"agent", required_argument, NULL, OPT_AGENT},
+    {"agents", required_argument, NULL, OPT_AGENTS},
+    {"stop", no_argument, NULL, OPT_STOP},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -167,6 +174,13 @@ void cli_usage(FILE *f) {
       "  --sitemaps on|off         follow the Sitemap: lines of robots.txt (default on)\n"
       "  --sitemap URL             start from this sitemap (urlset or index, gzip'd or\n"
       "                            not); repeatable, instead of or beside seed URLs\n"
+      "  --cluster URL             share the crawl with other agents through Redis:\n"
+      "                            redis://HOST:PORT/NAME or unix:///PATH?name=NAME\n"
+      "                            (loop engine; docs/cluster.md)\n"
+      "  --agent K --agents N      this agent is K of N [0-1023]; agent K crawls the\n"
+      "                            hosts a rendezvous hash of the host name gives it\n"
+      "  --stop                    with --cluster: ask every agent to drain, and exit\n"
+      "  --status                  with --cluster --agents N: print the cluster's totals\n"
       "  -q, --quiet               no summary on stderr\n"
       "  -v, --verbose             a line on stderr for each URL refused or failed, and why\n"
       "  -h, --help, -V, --version\n"
@@ -584,6 +598,27 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
   case OPT_STATUS:
     o->status = true;
     return 0;
+  case OPT_CLUSTER: {
+    char err[512];
+    if (uc_cluster_parse_url(arg, &o->cluster, err, sizeof err) != 0)
+      return complain("%s%s", err, ""), -1;
+    cfg->cluster = arg;
+    return 0;
+  }
+  case OPT_AGENT:
+    if (parse_uint(name, arg, 0, 1023, &u) != 0)
+      return -1;
+    cfg->agent = (unsigned)u;
+    o->agent_given = true;
+    return 0;
+  case OPT_AGENTS:
+    if (parse_uint(name, arg, 1, 1024, &u) != 0)
+      return -1;
+    cfg->agents = (unsigned)u;
+    return 0;
+  case OPT_STOP:
+    o->stop = true;
+    return 0;
   case OPT_STATE_OVERRIDE:
     o->state_override = true;
     return 0;
@@ -694,6 +729,16 @@ static int check_combination(const cli_options *o) {
     return complain("--sync needs --engine threads%s%s", "", ""), -1;
   if (cfg->warc_cdx != NULL && cfg->warc_prefix == NULL)
     return complain("--warc-cdx needs --warc%s%s", "", ""), -1;
+  if (cfg->cluster == NULL && (o->agent_given || cfg->agents > 0 || o->stop))
+    return complain("%s needs --cluster URL%s",
+                    o->stop ? "--stop" : o->agent_given ? "--agent" : "--agents", ""), -1;
+  if (cfg->cluster != NULL && !o->stop && cfg->engine == UC_ENGINE_THREADS)
+    return complain("--cluster needs --engine loop (the threads engine does not join a "
+                    "cluster)%s%s", "", ""), -1;
+  if (cfg->cluster != NULL && !o->stop && (cfg->agents == 0 || (!o->agent_given && !o->status)))
+    return complain("--cluster needs --agent K and --agents N%s%s", "", ""), -1;
+  if (cfg->cluster != NULL && cfg->agents > 0 && cfg->agent >= cfg->agents)
+    return complain("--agent K must be below --agents N%s%s", "", ""), -1;
   const char *out[4] = {cfg->output, cfg->stats_path, cfg->trace_path, cfg->warc_cdx};
   const char *what[4] = {"--output", "--stats", "--trace", "--warc-cdx"};
   for (int i = 0; i < 4; i++)
@@ -737,6 +782,10 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
   }
   if (check_combination(o) != 0)
     return CLI_USAGE_ERROR;
+  if (o->stop)
+    return CLI_CLUSTER_STOP;
+  if (o->status && o->cfg.cluster != NULL)
+    return CLI_CLUSTER_STATUS;
   if ((o->status || o->state_override) && o->cfg.state_dir == NULL) {
     complain("%s needs --state DIR%s", o->status ? "--status" : "--state-override", "");
     return CLI_USAGE_ERROR;
@@ -749,7 +798,9 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
   if (o->input_file != NULL && read_seed_file(o, o->input_file) != 0)
     return CLI_USAGE_ERROR;
   /* With --state the seeds may come from the state (checked once it is open). */
-  if (o->n_seeds == 0 && o->n_sitemaps == 0 && o->cfg.state_dir == NULL) {
+  /* A cluster agent may get all its work from the others. */
+  if (o->n_seeds == 0 && o->n_sitemaps == 0 && o->cfg.state_dir == NULL &&
+      o->cfg.cluster == NULL) {
     complain("no seed URL given%s%s", o->input_file ? " (no valid line in the input file)" : "",
              "");
     return CLI_USAGE_ERROR;

@@ -9,11 +9,14 @@
 #include <stdio.h>
 
 #include "uvcrawl/config.h"
+#include "cluster.h"
 
 /* What main() must do after parsing. */
 typedef enum cli_action {
   CLI_CRAWL, CLI_HELP, CLI_VERSION, CLI_USAGE_ERROR,
   CLI_STATUS, /* --state DIR --status: print the state's counts */
+  CLI_CLUSTER_STOP,   /* --cluster URL --stop: ask every agent to drain */
+  CLI_CLUSTER_STATUS, /* --cluster URL --agents N --status: the cluster's totals */
 } cli_action;
 
 /* Storage behind the config's string arrays; freed with cli_options_free. */
@@ -32,6 +35,8 @@ typedef struct cli_options {
   const char *input_file;
   bool parse_threads_given, seen_given, sync_given; /* engine-specific options, checked after parsing */
   bool status, state_override;                      /* --status, --state-override */
+  uc_cluster_addr cluster; /* --cluster, parsed (cfg.cluster is the text) */
+  bool agent_given, stop;  /* --agent, --stop */
 } cli_options;
 
 /**

@@ -119,7 +119,7 @@ static cli_state_verdict check_meta(uc_store *store, const uc_config *cfg, bool 
     goto out;
   }
   if (stored_seeds == NULL) { /* a new state */
-    if (cfg->n_seeds == 0 && cfg->n_sitemap_seeds == 0) {
+    if (cfg->n_seeds == 0 && cfg->n_sitemap_seeds == 0 && cfg->cluster == NULL) {
       fprintf(stderr, "uvcrawl: no seed URL given, and %s holds no crawl to resume\n",
               cfg->state_dir);
       v = CLI_STATE_USAGE;
@@ -189,7 +189,9 @@ cli_state_verdict cli_state_open(const uc_config *cfg, bool override, uc_store *
   /* No seeds and no state: a usage error that must not leave a new state. */
   char path[4096];
   snprintf(path, sizeof path, "%s/crawl.db", cfg->state_dir);
-  if (cfg->n_seeds == 0 && cfg->n_sitemap_seeds == 0 && access(path, F_OK) != 0) {
+  /* (A cluster agent may get all its work from the others.) */
+  if (cfg->n_seeds == 0 && cfg->n_sitemap_seeds == 0 && cfg->cluster == NULL &&
+      access(path, F_OK) != 0) {
     fprintf(stderr, "uvcrawl: no seed URL given, and %s holds no crawl to resume (try --help)\n",
             cfg->state_dir);
     return CLI_STATE_USAGE;

@@ -55,6 +55,7 @@ typedef struct host_info {
   uint64_t backlog;
   uint64_t cursor;
   bool refilling;        /* a refill is asked for and not answered */
+  bool foreign;          /* another agent owns it: its URLs are handed over (peers) */
   struct host_info *next;
 } host_info;
 
@@ -106,6 +107,7 @@ struct uc_crawl {
   uint64_t backlog_total;   /* the hosts' backlogs: queued in the store only */
   unsigned refills_pending; /* refills asked and not answered */
   uint64_t now;             /* the latest now_ms the crawl was given */
+  uc_crawl_peers peers;     /* a cluster's other agents (all NULL: none) */
 };
 
 /* splitmix64: a small deterministic PRNG for backoff jitter. */
@@ -142,6 +144,7 @@ int uc_crawl_new(uc_crawl **out, const uc_crawl_opts *o, char *err, size_t errle
   c->wall_minus_now = o->wall_ms - (int64_t)o->now_ms;
   c->window = c->durable ? HOST_WINDOW : 0;
   c->now = o->now_ms;
+  c->peers = o->peers;
   c->next_level_tail = &c->next_level;
   c->rng = cfg->seen_key[0] ^ cfg->seen_key[1] ^ 0x5eed;
   uc_crawl_product_token(cfg->user_agent, c->product_token, sizeof c->product_token);
@@ -298,6 +301,7 @@ static host_info *new_host(uc_crawl *c, uc_fhost *fh, uint64_t id) {
   c->host_by_id[id] = h;
   h->fhost = fh;
   h->id = id;
+  h->foreign = c->peers.owns != NULL && !c->peers.owns(c->peers.ctx, uc_fhost_key(fh));
   if (id > c->last_host_id)
     c->last_host_id = id;
   h->next = c->hosts;
@@ -344,6 +348,8 @@ static int push_robots(uc_crawl *c, host_info *h, uint64_t now_ms) {
  * robots.txt is not known (and not on its way) gets it queued in front. */
 static int push_url(uc_crawl *c, host_info *h, uint64_t id, const char *url, const char *parent,
                     int depth, unsigned kind, uint64_t now_ms) {
+  if (h->foreign) /* its owner queues it (cluster) */
+    return c->peers.hand(c->peers.ctx, id, url, parent, depth, kind);
   if (c->cfg->robots && h->robots_state == ROBOTS_NONE && !h->robots_queued) {
     int rc = push_robots(c, h, now_ms);
     if (rc != 0)
@@ -389,6 +395,8 @@ static int defer_to_next_level(uc_crawl *c, uint64_t id, const char *url, const 
  * the store while its host's window is full (it comes back by refill). */
 static int enqueue(uc_crawl *c, host_info *h, uint64_t id, const char *url, const char *parent,
                    int depth, unsigned kind, uint64_t now_ms) {
+  if (h->foreign)
+    return push_url(c, h, id, url, parent, depth, kind, now_ms);
   if (c->cfg->depth >= 0 && depth > c->level)
     return defer_to_next_level(c, id, url, parent, depth, kind);
   if (c->window > 0 && (h->backlog > 0 || uc_fhost_queued(h->fhost) >= c->window)) {
@@ -621,6 +629,39 @@ static int seed_kind(uc_crawl *c, const char *url, unsigned kind, uint64_t now_m
     rc = queue_link(c, norm, NULL, 0, kind, now_ms);
   free(norm);
   return rc < 0 ? rc : 0;
+}
+
+/* ---- a cluster's hand-overs (src/cluster) ------------------------------ */
+
+int uc_crawl_receive(uc_crawl *c, const char *url, const char *parent, int depth,
+                     unsigned kind, uint64_t now_ms) {
+  c->now = now_ms;
+  if (depth == 0 && parent == NULL) { /* a seed given to another agent */
+    char host[256];
+    int rc = uc_url_host(url, host, sizeof host);
+    if (rc == 0)
+      rc = uc_policy_add_seed_host(c->policy, host);
+    if (rc == 0 && c->store != NULL)
+      rc = uc_store_put_scope(c->store, host, false);
+    if (rc != 0)
+      return rc == UC_ENOMEM ? rc : 0;
+  }
+  int rc = c->visited(c->visited_ctx, url, strlen(url));
+  if (rc <= 0)
+    return rc;
+  uc_frontier_item from = {.url = (char *)parent};
+  return queue_link(c, url, parent != NULL ? &from : NULL, depth, kind, now_ms);
+}
+
+int uc_crawl_handed(uc_crawl *c, const uint64_t *ids, size_t n) {
+  int rc = 0;
+  /* Leased to its owner, and done here (a URL goes QUEUED -> LEASED -> DONE). */
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    rc = store_state(c, ids[i], UC_URL_LEASED, 0, NULL);
+    if (rc == 0)
+      rc = store_state(c, ids[i], UC_URL_DONE, 0, "handed-over");
+  }
+  return rc == 0 && n > 0 ? store_commit(c, false) : rc;
 }
 
 static int to_sinks(uc_crawl *c, const uc_record *rec, const uc_exchange *ex) {

@@ -72,12 +72,23 @@ int uc_stats_format_json(uc_buf *out, const uc_stats *s, const char *engine) {
         ",\"unfetched\":%" PRIu64 ",\"interrupted\":%s,\"threads_started\":%" PRIu64
         ",\"records\":%" PRIu64 ",\"html_pages\":%" PRIu64 ",\"requests\":%" PRIu64
         ",\"seeds_ok\":%" PRIu64 ",\"ended\":\"%s\",\"truncated\":%" PRIu64
-        ",\"tls_handshakes\":%" PRIu64 ",\"tls_resumed\":%" PRIu64 "}\n",
+        ",\"tls_handshakes\":%" PRIu64 ",\"tls_resumed\":%" PRIu64,
         s->bytes, s->hosts, s->links_found, s->links_new, s->parsed, s->parse_bytes,
         (double)s->parse_ns / 1e6, s->robots_fetches, s->retries, s->peak_inflight,
         s->dns_queries, s->dns_cache_hits, s->unfetched, s->interrupted ? "true" : "false",
         s->threads_started, s->pages, s->html_pages, s->requests, s->seeds_ok,
         uc_end_name(s->ended), s->truncated, s->tls_handshakes, s->tls_resumed);
+  if (rc == 0 && s->cluster.agents > 0)
+    rc = uc_buf_printf(out,
+        ",\"cluster\":{\"agent\":%u,\"agents\":%u,\"links_out\":%" PRIu64
+        ",\"links_in\":%" PRIu64 ",\"entries_out\":%" PRIu64 ",\"entries_in\":%" PRIu64
+        ",\"redis_commands\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"links_spilled\":%" PRIu64
+        ",\"handover_cpu_ms\":%.3f}",
+        s->cluster.agent, s->cluster.agents, s->cluster.links_out, s->cluster.links_in,
+        s->cluster.entries_out, s->cluster.entries_in, s->cluster.commands,
+        s->cluster.reconnects, s->cluster.spilled, (double)s->cluster.handover_ns / 1e6);
+  if (rc == 0)
+    rc = uc_buf_puts(out, "}\n");
   if (rc != 0) {
     out->len = mark;
     if (out->data != NULL)
@@ -105,7 +116,8 @@ int uc_stats_print_summary(FILE *f, const uc_stats *s, const char *engine) {
     if (n >= 0)
       n = fprintf(f, "\n");
   }
-  const char *seeds = s->seeds_ok == 0 ? "; no seed could be fetched" : "";
+  /* A cluster agent's seeds may be fetched by others: not its to say. */
+  const char *seeds = s->seeds_ok == 0 && s->cluster.agents == 0 ? "; no seed could be fetched" : "";
   if (n < 0)
     return UC_EIO;
   switch (s->ended) {

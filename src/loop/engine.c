@@ -84,7 +84,12 @@ static void dispatch_cb(uv_idle_t *idle) {
       break;
     }
   }
-  if (eng->phase != PHASE_CLOSING && uc_crawl_over(eng->crawl, eng->phase == PHASE_RUNNING))
+  if (eng->phase == PHASE_CLOSING)
+    return;
+  bool over = uc_crawl_over(eng->crawl, eng->phase == PHASE_RUNNING);
+  if (eng->cluster != NULL) /* idle here is not the end: the cluster decides */
+    over = uc_cluster_step(eng->cluster, over, eng->phase != PHASE_RUNNING);
+  if (over)
     begin_close(eng);
 }
 
@@ -100,17 +105,35 @@ static void abort_transfers(loop_engine *eng) {
 
 static void drain_timeout_cb(uv_timer_t *t) { abort_transfers(t->data); }
 
+/* Stop dispatching and let the transfers in flight finish: the first
+ * signal, or a cluster's --stop. */
+static void start_drain(loop_engine *eng) {
+  if (eng->phase != PHASE_RUNNING)
+    return;
+  eng->phase = PHASE_DRAINING;
+  eng->interrupted = 1;
+  uc_crawl_stop(eng->crawl);
+  uc_run_draining(eng->crawl, eng->cfg, eng->progress_shown);
+  uv_timer_stop(&eng->gate_timer);
+  uv_timer_start(&eng->drain_timer, drain_timeout_cb, (uint64_t)(eng->cfg->drain_timeout_s * 1000),
+                 0);
+  loop_kick(eng);
+}
+
+static void cluster_kick(void *ctx) { loop_kick(ctx); }
+/* --stop: as a first SIGINT (a signal after it aborts). */
+static void cluster_drain(void *ctx) {
+  loop_engine *eng = ctx;
+  if (eng->phase == PHASE_RUNNING && eng->signals == 0) {
+    eng->signals = 1;
+    start_drain(eng);
+  }
+}
+
 static void signal_cb(uv_signal_t *s, int signum) {
   loop_engine *eng = s->data;
   if (++eng->signals == 1 && eng->phase == PHASE_RUNNING) {
-    eng->phase = PHASE_DRAINING;
-    eng->interrupted = 1;
-    uc_crawl_stop(eng->crawl);
-    uc_run_draining(eng->crawl, eng->cfg, eng->progress_shown);
-    uv_timer_stop(&eng->gate_timer);
-    uv_timer_start(&eng->drain_timer, drain_timeout_cb,
-                   (uint64_t)(eng->cfg->drain_timeout_s * 1000), 0);
-    loop_kick(eng);
+    start_drain(eng);
   } else {
     abort_transfers(eng);
   }
@@ -121,6 +144,11 @@ static void progress_cb(uv_timer_t *t) {
   uc_progress p;
   uc_run_progress_take(eng->crawl, &p);
   uc_run_progress_print(stderr, &p, (double)(uv_hrtime() - eng->start_ns) / 1e9);
+  if (eng->cluster != NULL) {
+    char share[160];
+    uc_cluster_progress(eng->cluster, share, sizeof share);
+    fprintf(stderr, "  [%s]", share);
+  }
   eng->progress_shown = true;
 }
 
@@ -158,6 +186,8 @@ static void begin_close(loop_engine *eng) {
   }
   if (eng->trace != NULL)
     uv_close((uv_handle_t *)&eng->trace_timer, NULL);
+  if (eng->cluster != NULL)
+    uc_cluster_close(eng->cluster);
   loop_curl_close(eng);
   loop_dns_counts(eng->dns, &eng->dns_queries, &eng->dns_cache_hits);
   loop_dns_close(eng->dns);
@@ -228,7 +258,16 @@ int loop_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {
   uc_crawl_opts copts = {.cfg = cfg, .sinks = env->sinks, .engine = "loop",
                          .now_ms = loop_now_ms(eng), .store = env->store,
                          .wall_ms = loop_wall_ms()};
-  int rc = uc_crawl_new(&eng->crawl, &copts, err, sizeof err);
+  int rc = 0;
+  if (env->cluster != NULL) { /* --cluster: other agents own some hosts */
+    uc_cluster_opts clo = {.addr = env->cluster, .agent = cfg->agent, .agents = cfg->agents,
+                           .loop = &eng->loop, .kick = cluster_kick, .drain = cluster_drain,
+                           .ctx = eng, .verbose = cfg->verbose};
+    if ((rc = uc_cluster_new(&eng->cluster, &clo)) == 0)
+      copts.peers = uc_cluster_peers(eng->cluster);
+  }
+  if (rc == 0)
+    rc = uc_crawl_new(&eng->crawl, &copts, err, sizeof err);
   if (rc == 0) {
     eng->stats = uc_crawl_stats(eng->crawl);
     rc = uc_run_seed(eng->crawl, cfg, loop_now_ms(eng));
@@ -241,12 +280,17 @@ int loop_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {
   }
   if (rc != 0) {
     fprintf(stderr, "uvcrawl: %s\n", err[0] ? err : uc_strerror(rc));
+    if (eng->cluster != NULL)
+      uc_cluster_close(eng->cluster);
     uv_run(&eng->loop, UV_RUN_DEFAULT);
     uv_loop_close(&eng->loop);
     uc_crawl_free(eng->crawl);
+    uc_cluster_free(eng->cluster);
     return rc == UC_EINVAL ? 2 : 1;
   }
   init_handles(eng);
+  if (eng->cluster != NULL)
+    uc_cluster_start(eng->cluster, eng->crawl, env->store);
   loop_kick(eng);
   uv_run(&eng->loop, UV_RUN_DEFAULT);
   if (eng->progress_shown)
@@ -259,7 +303,24 @@ int loop_run(const uc_config *cfg, const uc_run_env *env, uc_stats *stats_out) {
                         .dns_queries = eng->dns_queries, .dns_cache_hits = eng->dns_cache_hits,
                         .internal_error = closed != 0};
   int code = uc_run_end(eng->crawl, env, &end, stats_out);
+  if (eng->cluster != NULL) {
+    uc_cluster_stats cs;
+    uc_cluster_get_stats(eng->cluster, &cs);
+    stats_out->cluster.agent = cs.agent;
+    stats_out->cluster.agents = cs.agents;
+    stats_out->cluster.links_out = cs.links_out;
+    stats_out->cluster.links_in = cs.links_in;
+    stats_out->cluster.entries_out = cs.batches_out;
+    stats_out->cluster.entries_in = cs.entries_in;
+    stats_out->cluster.commands = cs.commands;
+    stats_out->cluster.reconnects = cs.reconnects;
+    stats_out->cluster.spilled = cs.links_spilled;
+    stats_out->cluster.handover_ns = cs.handover_ns;
+    if (code == UC_EXIT_NO_SEED) /* the seeds' owners may be other agents */
+      code = 0;
+  }
   uc_crawl_free(eng->crawl);
+  uc_cluster_free(eng->cluster);
   return code;
 }
 

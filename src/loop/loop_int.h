@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "cluster.h"
 #include "dns.h"
 #include "uvcrawl/buf.h"
 #include "uvcrawl/crawl.h"
@@ -64,6 +65,7 @@ typedef struct loop_engine {
   uint64_t trace_due_ns;     /* when trace_timer should fire */
   uint64_t loop_tid;         /* the loop thread's id, for parse spans */
   uint64_t store_tid;        /* the store writer's id, once named in the trace */
+  uc_cluster *cluster;       /* --cluster: this agent, or NULL */
 } loop_engine;
 
 /* Transfer states (one state machine per URL; see xfer.c for the legal

@@ -27,6 +27,9 @@ typedef struct harness {
   void *visited_ctx;
 } harness;
 
+/* The peers every crawl the harness makes is given (test_peers sets them). */
+static uc_crawl_peers harness_peers;
+
 static void start_with(harness *h, void (*tune)(uc_config *), uc_visited_fn visited,
                        void *visited_ctx) {
   memset(h, 0, sizeof *h);
@@ -42,7 +45,8 @@ static void start_with(harness *h, void (*tune)(uc_config *), uc_visited_fn visi
   assert_int_equal(uc_sink_jsonl_add(h->sinks, h->out, "memory"), 0);
   char err[128];
   uc_crawl_opts o = {.cfg = &h->cfg, .sinks = h->sinks, .engine = "loop", .now_ms = 0,
-                     .visited = h->visited, .visited_ctx = h->visited_ctx};
+                     .visited = h->visited, .visited_ctx = h->visited_ctx,
+                     .peers = harness_peers};
   assert_int_equal(uc_crawl_new(&h->crawl, &o, err, sizeof err), 0);
 }
 
@@ -565,8 +569,77 @@ static void test_product_token(void **state) {
   }
 }
 
+/* A cluster agent that owns every host but b.test (src/cluster's hooks). */
+typedef struct handed_log {
+  char url[8][64], parent[8][64];
+  int depth[8];
+  uint64_t id[8];
+  size_t n;
+} handed_log;
+
+static handed_log handed;
+
+static bool owns_all_but_b(void *ctx, const char *key) {
+  return (void)ctx, strstr(key, "://b.test") == NULL;
+}
+
+static int record_hand(void *ctx, uint64_t id, const char *url, const char *parent, int depth,
+                       unsigned kind) {
+  (void)ctx, (void)kind;
+  assert_true(handed.n < 8);
+  snprintf(handed.url[handed.n], sizeof handed.url[0], "%s", url);
+  snprintf(handed.parent[handed.n], sizeof handed.parent[0], "%s", parent ? parent : "-");
+  handed.depth[handed.n] = depth;
+  handed.id[handed.n++] = id;
+  return 0;
+}
+
+/* Links for another agent's host are handed over once, never queued here;
+ * links received are deduplicated and queued; a received seed is crawled. */
+static void test_peers(void **state) {
+  (void)state;
+  harness h;
+  memset(&handed, 0, sizeof handed);
+  harness_peers = (uc_crawl_peers){.owns = owns_all_but_b, .hand = record_hand};
+  start(&h, robots_off);
+  harness_peers = (uc_crawl_peers){0};
+  assert_int_equal(uc_crawl_seed(h.crawl, "http://b.test/", 0), 0); /* a seed for b's owner */
+  assert_int_equal(handed.n, 1);
+  assert_string_equal(handed.url[0], "http://b.test/");
+  assert_int_equal(handed.depth[0], 0);
+  assert_string_equal(handed.parent[0], "-");
+  assert_int_equal(next_rc(&h, 0, NULL), UC_EEMPTY);
+  assert_int_equal(uc_crawl_receive(h.crawl, "http://a.test/", NULL, 0, UC_KIND_PAGE, 0), 1);
+  uc_fetch *home = next_now(&h, 0);
+  assert_string_equal(home->item.url, "http://a.test/");
+  reply(&h, home, 200, "<a href=/x>x</a><a href=http://b.test/y>y</a><a href=http://b.test/y>", 1);
+  assert_int_equal(handed.n, 2); /* b.test/y once */
+  assert_string_equal(handed.url[1], "http://b.test/y");
+  assert_string_equal(handed.parent[1], "http://a.test/");
+  assert_int_equal(handed.depth[1], 1);
+  assert_int_equal(uc_crawl_handed(h.crawl, handed.id, handed.n), 0);
+  /* From another agent: one new link and one already known here. */
+  assert_int_equal(uc_crawl_receive(h.crawl, "http://a.test/z", "http://b.test/y", 2,
+                                    UC_KIND_PAGE, 2), 1);
+  assert_int_equal(uc_crawl_receive(h.crawl, "http://a.test/x", "http://b.test/", 1,
+                                    UC_KIND_PAGE, 2), 0);
+  uc_fetch *a = next_now(&h, 2), *b = next_now(&h, 2);
+  assert_int_equal(next_rc(&h, 2, NULL), UC_EEMPTY);
+  uc_fetch *z = strstr(a->item.url, "/z") ? a : b;
+  assert_string_equal(z->item.parent, "http://b.test/y");
+  assert_int_equal(z->item.depth, 2);
+  reply(&h, a, 200, "", 3);
+  reply(&h, b, 200, "", 3);
+  assert_true(uc_crawl_finished(h.crawl));
+  const char *text = records(&h);
+  assert_int_equal(count_lines(text, NULL), 3); /* a.test's pages only */
+  assert_int_equal(count_lines(text, "b.test/\""), 0);
+  finish(&h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_peers),
       cmocka_unit_test(test_robots_first_and_obeyed),
       cmocka_unit_test(test_crawl_delay),
       cmocka_unit_test(test_robots_outcomes),
