@@ -594,7 +594,10 @@ int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) 
     return 0;
   uc_links *links = &parsed->links;
   parsed->found = links->count;
-  size_t *out_of_scope = NULL; /* indexes into links */
+  struct {
+    char *url;
+    uc_url_parts parts;
+  } *out_of_scope = NULL; /* moved out of links, put back after the kept ones */
   size_t kept = 0, n_out = 0;
   int rc = 0;
   for (size_t i = 0; i < links->count; i++) {
@@ -607,7 +610,8 @@ int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) 
       if (out_of_scope == NULL && (out_of_scope = malloc(links->count * sizeof *out_of_scope)) == NULL)
         rc = UC_ENOMEM;
       else {
-        out_of_scope[n_out++] = i;
+        out_of_scope[n_out].url = url;
+        out_of_scope[n_out++].parts = links->parts[i];
         continue;
       }
     }
@@ -626,11 +630,9 @@ int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) 
     }
   }
   parsed->accepted = kept;
-  /* Note: kept <= out_of_scope[i] always (each is at or after the slot it
-   * moves to), so moving them in order overwrites nothing still needed. */
   for (size_t i = 0; i < n_out; i++) {
-    links->parts[kept] = links->parts[out_of_scope[i]];
-    links->urls[kept++] = links->urls[out_of_scope[i]];
+    links->parts[kept] = out_of_scope[i].parts;
+    links->urls[kept++] = out_of_scope[i].url;
   }
   free(out_of_scope);
   links->count = kept;
