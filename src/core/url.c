@@ -88,6 +88,14 @@ static int append_pct(uc_buf *b, unsigned char c) {
 static int append_normalized(uc_buf *b, const char *s, enum pct_part part) {
   for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
     int rc;
+    /* Most bytes stay as they are: copy such a run at once. */
+    const unsigned char *run = p;
+    while (*p != '\0' && is_raw_ok(*p, part)) /* never '%' */
+      p++;
+    if (p > run && (rc = uc_buf_append(b, run, (size_t)(p - run))) != 0)
+      return rc;
+    if (*p == '\0')
+      break;
     if (*p == '%' && uc_pct_hex_value(p[1]) >= 0 && uc_pct_hex_value(p[2]) >= 0) {
       unsigned char c = (unsigned char)(uc_pct_hex_value(p[1]) * 16 + uc_pct_hex_value(p[2]));
       p += 2;
@@ -95,10 +103,8 @@ static int append_normalized(uc_buf *b, const char *s, enum pct_part part) {
         rc = uc_buf_append(b, &c, 1);
       else
         rc = append_pct(b, c);
-    } else if (is_raw_ok(*p, part)) {
-      rc = uc_buf_append(b, p, 1);
     } else {
-      rc = append_pct(b, *p);
+      rc = append_pct(b, *p); /* a stray '%', or a byte not allowed raw */
     }
     if (rc != 0)
       return rc;
@@ -244,11 +250,14 @@ static int set_relative(CURLU *h, const char *scheme, const char *rel) {
     return rc;
   }
   rc = uc_buf_reserve(&abs, strlen(rel));
-  for (const unsigned char *p = (const unsigned char *)rel; rc == 0 && *p != '\0'; p++) {
-    if (*p == ' ' || *p >= 0x80)
-      rc = append_pct(&abs, *p);
+  for (const unsigned char *p = (const unsigned char *)rel; rc == 0 && *p != '\0';) {
+    const unsigned char *run = p; /* bytes that go to curl as they are */
+    while (*p != '\0' && *p != ' ' && *p < 0x80)
+      p++;
+    if (p > run)
+      rc = uc_buf_append(&abs, run, (size_t)(p - run));
     else
-      rc = uc_buf_append(&abs, p, 1);
+      rc = append_pct(&abs, *p++);
   }
   if (rc == 0)
     rc = curl_error(curl_url_set(h, CURLUPART_URL, abs.data, CURLU_ALLOW_SPACE));
