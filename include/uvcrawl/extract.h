@@ -44,6 +44,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "uvcrawl/url.h"
+
 /** Default for uc_extract_opts.max_bytes: 4 MiB. */
 #define UC_EXTRACT_MAX_BYTES ((size_t)4 << 20)
 
@@ -68,6 +70,8 @@ typedef struct uc_extract_opts {
 typedef struct uc_links {
   char **urls;    /* owned: normalized absolute http(s) URLs, unique within
                      the page, in document order; free with uc_links_free() */
+  uc_url_parts *parts; /* owned: parts[i] says where the parts of urls[i]
+                          lie (same count and cap as urls) */
   size_t count;   /* entries used in urls */
   size_t cap;     /* entries allocated in urls */
   size_t found;   /* candidate link attributes seen, before dedup */
@@ -95,6 +99,14 @@ typedef struct uc_links {
  */
 int uc_extract(const char *html, size_t len, const char *page_url, const uc_extract_opts *o,
                uc_links *out);
+
+/**
+ * Append a URL and its parts to `l` (its arrays grow as needed).
+ * @param url    owned by `l` on success; the caller's on failure.
+ * @param parts  copied.
+ * @return 0 or UC_ENOMEM.
+ */
+int uc_links_push(uc_links *l, char *url, const uc_url_parts *parts);
 
 /**
  * Free the urls of `l` and leave it empty (l itself is caller storage).

@@ -41,6 +41,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "uvcrawl/buf.h"
 
@@ -110,6 +111,72 @@ int uc_url_host_port(const char *url, char *buf, size_t buflen, int *port);
  * @return as uc_url_resolve().
  */
 int uc_url_path_query(const char *url, char **out);
+
+/**
+ * Where the parts of a normalized URL lie in its text, found while the URL
+ * was put together (so nothing parses it again to learn its host or path):
+ *
+ *   http://user@h.test:8080/p?q
+ *   ^scheme     ^host_off   ^path_off ("/path?query" to the end)
+ *
+ * The origin ("scheme://host[:port]", the crawl's host key) is the text
+ * before path_off when the URL has no user info, else the scheme, "://"
+ * and the text from host_off to path_off (see uc_url_parts_origin()).
+ */
+typedef struct uc_url_parts {
+  uint16_t scheme_len; /* 4 (http) or 5 (https) */
+  uint16_t host_off;   /* the host as uc_url_host() gives it ... */
+  uint16_t host_len;   /* ... this many bytes (not NUL-terminated) */
+  uint16_t path_off;   /* "/path?query" starts here */
+  uint16_t port;       /* the port to connect to (the default when none) */
+  bool userinfo;       /* "user[:password]@" stands before the host */
+} uc_url_parts;
+
+/** A base URL parsed once, to resolve many references against (a page's
+ *  URL or its <base href>). Opaque. */
+typedef struct uc_url_base uc_url_base;
+
+/**
+ * Parse an absolute URL for use as a base with uc_url_resolve_at().
+ * @param url  absolute http(s) URL (borrowed; need not be normalized).
+ * @param out  the parsed base, owned by the caller (free with
+ *             uc_url_base_free()); untouched on failure.
+ * @return as uc_url_resolve(). Thread safety: a base is read-only once
+ *         made; threads may share it.
+ */
+int uc_url_base_new(const char *url, uc_url_base **out);
+
+/** Free a base from uc_url_base_new(); NULL is a no-op. */
+void uc_url_base_free(uc_url_base *base);
+
+/**
+ * uc_url_resolve() against a parsed base, with the parts of the result.
+ * The base is copied (curl_url_dup), not parsed again, for each reference.
+ * @param base   from uc_url_base_new() (borrowed), or NULL: `ref` must then
+ *               be absolute.
+ * @param ref    as in uc_url_resolve().
+ * @param out    as in uc_url_resolve().
+ * @param parts  may be NULL; on success, where the parts of *out lie.
+ * @return as uc_url_resolve().
+ */
+int uc_url_resolve_at(const uc_url_base *base, const char *ref, char **out, uc_url_parts *parts);
+
+/**
+ * The parts of a URL already in normal form (from this module): one parse,
+ * for URLs that arrive without their parts (seeds, a store's rows, a
+ * redirect target).
+ * @param url  a normalized URL (borrowed).
+ * @return 0, or as uc_url_resolve(); UC_EBADURL too when `url` is not in
+ *         normal form (its parts would not match its text).
+ */
+int uc_url_parts_of(const char *url, uc_url_parts *parts);
+
+/**
+ * Append the origin of `url` (whose parts are `p`) to `out`, as
+ * uc_url_origin() would give it, without parsing.
+ * @return 0 or UC_ENOMEM.
+ */
+int uc_url_parts_origin(const char *url, const uc_url_parts *p, uc_buf *out);
 
 struct psl_ctx_st; /* libpsl's psl_ctx_t */
 

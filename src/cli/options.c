@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +119,8 @@ void cli_usage(FILE *f) {
       "                            seeds' registrable domains (Public Suffix List)\n"
       "  --allow REGEX, --deny REGEX  follow only matching / never matching links\n"
       "  --parse-threads N         loop engine: parse HTML on N pool threads [0-128]\n"
-      "                            (default 0 = inline)\n"
+      "                            (default: one per core; 0 = inline, the default on\n"
+      "                            a single core)\n"
       "  --seen mutex|lockfree     threads engine: the visited set (default mutex)\n"
       "  --sync pthread|futex      threads engine: pthreads' locks or the hand-built\n"
       "                            futex ones (default pthread)\n"
@@ -717,6 +719,22 @@ static bool same_output(const char *a, const char *b, bool a_default_stdout) {
   return !exist_a && !exist_b && strcmp(a, b) == 0;
 }
 
+/*
+ * --parse-threads when it is not given: one pool thread per core this
+ * process may run on, and none (parse on the loop thread) on one core.
+ * Measured on 2 cores (docs/benchmarks.md, issue 13): the CPU-bound crawl
+ * goes fastest with 2 pool threads, and a pool never slowed a crawl that
+ * was not CPU-bound; on one core a pool only adds hand-offs.
+ */
+static unsigned default_parse_threads(void) {
+  cpu_set_t set;
+  long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                         : sysconf(_SC_NPROCESSORS_ONLN);
+  if (n <= 1)
+    return 0;
+  return n > 128 ? 128 : (unsigned)n;
+}
+
 /* Options that would be silently ignored, or outputs that would overwrite
  * each other: refused before any work. */
 static int check_combination(const cli_options *o) {
@@ -786,6 +804,8 @@ cli_action cli_parse(cli_options *o, int argc, char **argv) {
     return CLI_CLUSTER_STOP;
   if (o->status && o->cfg.cluster != NULL)
     return CLI_CLUSTER_STATUS;
+  if (o->cfg.engine == UC_ENGINE_LOOP && !o->parse_threads_given)
+    o->cfg.parse_threads = default_parse_threads();
   if ((o->status || o->state_override) && o->cfg.state_dir == NULL) {
     complain("%s needs --state DIR%s", o->status ? "--status" : "--state-override", "");
     return CLI_USAGE_ERROR;

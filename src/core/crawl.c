@@ -56,11 +56,19 @@ typedef struct host_info {
   uint64_t cursor;
   bool refilling;        /* a refill is asked for and not answered */
   bool foreign;          /* another agent owns it: its URLs are handed over (peers) */
+  /* The name and port to connect to, read from the host key at the first
+   * dispatch (one parse per host, not per URL); name_rc is that parse's
+   * result (a name too long to look up fails every URL of the host). */
+  bool name_known;
+  int name_rc;
+  int port;
+  char name[256];
   struct host_info *next;
 } host_info;
 
 /* A link held back for the next depth level (see advance_level). */
 typedef struct pending_link {
+  struct host_info *host; /* its host, made when it was admitted */
   uint64_t id;   /* its store id */
   unsigned kind; /* page or sitemap, and redirect hops */
   char *url;
@@ -108,6 +116,7 @@ struct uc_crawl {
   unsigned refills_pending; /* refills asked and not answered */
   uint64_t now;             /* the latest now_ms the crawl was given */
   uc_crawl_peers peers;     /* a cluster's other agents (all NULL: none) */
+  uc_buf origin;            /* scratch: a link's host key (owner only) */
 };
 
 /* splitmix64: a small deterministic PRNG for backoff jitter. */
@@ -192,6 +201,7 @@ void uc_crawl_free(uc_crawl *c) {
   free_pending(c->next_level);
   free(c->unsynced);
   free(c->host_by_id);
+  uc_buf_free(&c->origin);
   uc_frontier_free(c->frontier);
   uc_policy_free(c->policy);
   uc_seen_free(c->seen);
@@ -311,17 +321,26 @@ static host_info *new_host(uc_crawl *c, uc_fhost *fh, uint64_t id) {
   return h;
 }
 
-/* The host of a URL, made (and stored) on first sight. */
-static int host_for(uc_crawl *c, const char *url, uint64_t now_ms, host_info **out) {
-  char *origin = NULL;
-  int rc = uc_url_origin(url, &origin);
-  if (rc != 0)
-    return rc;
+/* The frontier host of a URL with parts `p` (its origin is the key), or
+ * NULL when absent and not `create`d, or on ENOMEM (*rc says which). */
+static uc_fhost *fhost_of(uc_crawl *c, const char *url, const uc_url_parts *p, bool create,
+                          bool *created, int *rc) {
+  uc_buf_reset(&c->origin);
+  if ((*rc = uc_url_parts_origin(url, p, &c->origin)) != 0)
+    return NULL;
+  uc_fhost *fh = uc_frontier_host(c->frontier, c->origin.data, create, created);
+  *rc = fh == NULL && create ? UC_ENOMEM : 0;
+  return fh;
+}
+
+/* The host of a URL (with parts `p`), made (and stored) on first sight. */
+static int host_for(uc_crawl *c, const char *url, const uc_url_parts *p, uint64_t now_ms,
+                    host_info **out) {
   bool created = false;
-  uc_fhost *fh = uc_frontier_host(c->frontier, origin, true, &created);
-  free(origin);
+  int rc;
+  uc_fhost *fh = fhost_of(c, url, p, true, &created, &rc);
   if (fh == NULL)
-    return UC_ENOMEM;
+    return rc;
   host_info *h = uc_fhost_data(fh);
   if (created) {
     if ((h = new_host(c, fh, c->last_host_id + 1)) == NULL)
@@ -360,9 +379,9 @@ static int push_url(uc_crawl *c, host_info *h, uint64_t id, const char *url, con
 
 /* A URL that passed policy and dedup joins the crawl: its host, an id, a
  * place in the store (QUEUED), and a count against its host's page cap. */
-static int admit(uc_crawl *c, const char *url, uint64_t parent_id, int depth, unsigned kind,
-                 uint64_t now_ms, host_info **h, uint64_t *id) {
-  int rc = host_for(c, url, now_ms, h);
+static int admit(uc_crawl *c, const char *url, const uc_url_parts *p, uint64_t parent_id,
+                 int depth, unsigned kind, uint64_t now_ms, host_info **h, uint64_t *id) {
+  int rc = host_for(c, url, p, now_ms, h);
   if (rc != 0)
     return rc;
   *id = ++c->last_url_id;
@@ -371,11 +390,12 @@ static int admit(uc_crawl *c, const char *url, uint64_t parent_id, int depth, un
 }
 
 /* Hold a link for the next level (--depth crawls go level by level). */
-static int defer_to_next_level(uc_crawl *c, uint64_t id, const char *url, const char *parent,
-                               int depth, unsigned kind) {
+static int defer_to_next_level(uc_crawl *c, host_info *h, uint64_t id, const char *url,
+                               const char *parent, int depth, unsigned kind) {
   pending_link *p = calloc(1, sizeof *p);
   if (p == NULL)
     return UC_ENOMEM;
+  p->host = h;
   p->id = id;
   p->kind = kind;
   p->url = strdup(url);
@@ -398,7 +418,7 @@ static int enqueue(uc_crawl *c, host_info *h, uint64_t id, const char *url, cons
   if (h->foreign)
     return push_url(c, h, id, url, parent, depth, kind, now_ms);
   if (c->cfg->depth >= 0 && depth > c->level)
-    return defer_to_next_level(c, id, url, parent, depth, kind);
+    return defer_to_next_level(c, h, id, url, parent, depth, kind);
   if (c->window > 0 && (h->backlog > 0 || uc_fhost_queued(h->fhost) >= c->window)) {
     h->backlog++;
     c->backlog_total++;
@@ -480,10 +500,13 @@ static void skipped(const uc_crawl *c, uint64_t *counts, const char *url, int wh
 /* Policy for a discovered link: -1 if it may be queued, else a uc_skip.
  * `owner`: called by the crawl's owner (its loop, or under its lock), which
  * alone sees the hosts that seeds redirected to. */
-static int link_policy(const uc_crawl *c, const char *url, int depth, bool owner) {
+static int link_policy(const uc_crawl *c, const char *url, const uc_url_parts *p, int depth,
+                       bool owner) {
   char host[256];
-  if (uc_url_host(url, host, sizeof host) != 0)
+  if (p->host_len >= sizeof host)
     return UC_SKIP_PATTERN;
+  memcpy(host, url + p->host_off, p->host_len);
+  host[p->host_len] = '\0';
   return owner ? uc_policy_check_owner(c->policy, url, host, depth)
                : uc_policy_check(c->policy, url, host, depth);
 }
@@ -492,22 +515,20 @@ static int link_policy(const uc_crawl *c, const char *url, int depth, bool owner
  * for a seed); the per-host page cap and --max-pages still apply. Past
  * --max-pages or after a stop, a durable store still keeps it (QUEUED),
  * for a later run. Returns 1 if queued, 0 if not, or < 0. */
-static int queue_link(uc_crawl *c, const char *url, const uc_frontier_item *from, int depth,
-                      unsigned kind, uint64_t now_ms) {
+static int queue_link(uc_crawl *c, const char *url, const uc_url_parts *p,
+                      const uc_frontier_item *from, int depth, unsigned kind, uint64_t now_ms) {
   if (c->stopping && !c->durable)
     return 0;
   if (c->cfg->max_pages_per_host > 0) {
-    char *origin = NULL;
-    if (uc_url_origin(url, &origin) == 0) {
-      uc_fhost *fh = uc_frontier_host(c->frontier, origin, false, NULL);
-      host_info *h = fh != NULL ? uc_fhost_data(fh) : NULL;
-      if (h != NULL && h->pages_queued >= c->cfg->max_pages_per_host) {
-        free(origin);
-        skipped(c, c->stats.skipped, url, UC_SKIP_MAX_PAGES_PER_HOST);
-        return 0;
-      }
+    int rc;
+    uc_fhost *fh = fhost_of(c, url, p, false, NULL, &rc);
+    host_info *h = fh != NULL ? uc_fhost_data(fh) : NULL;
+    if (rc != 0)
+      return rc;
+    if (h != NULL && h->pages_queued >= c->cfg->max_pages_per_host) {
+      skipped(c, c->stats.skipped, url, UC_SKIP_MAX_PAGES_PER_HOST);
+      return 0;
     }
-    free(origin);
   }
   if (c->capped && !c->durable) {
     skipped(c, c->stats.skipped, url, UC_SKIP_MAX_PAGES);
@@ -516,7 +537,7 @@ static int queue_link(uc_crawl *c, const char *url, const uc_frontier_item *from
   host_info *h;
   uint64_t id;
   const char *parent = from != NULL ? from->url : NULL;
-  int rc = admit(c, url, from != NULL ? from->id : 0, depth, kind, now_ms, &h, &id);
+  int rc = admit(c, url, p, from != NULL ? from->id : 0, depth, kind, now_ms, &h, &id);
   if (rc != 0)
     return rc;
   if (c->capped) {
@@ -537,9 +558,9 @@ static int queue_link(uc_crawl *c, const char *url, const uc_frontier_item *from
  * for depth, the same URL found later at a smaller depth would be dropped
  * as a duplicate and never fetched.
  */
-static int offer(uc_crawl *c, const char *url, const uc_frontier_item *from, int depth,
-                 unsigned kind, uint64_t now_ms) {
-  int skip = link_policy(c, url, depth, true);
+static int offer(uc_crawl *c, const char *url, const uc_url_parts *p,
+                 const uc_frontier_item *from, int depth, unsigned kind, uint64_t now_ms) {
+  int skip = link_policy(c, url, p, depth, true);
   if (skip == UC_SKIP_EXTENSION && KIND_OF(kind) == UC_KIND_SITEMAP)
     skip = -1; /* --accept/--reject extensions judge pages, not sitemap.xml */
   if (skip >= 0) {
@@ -551,7 +572,22 @@ static int offer(uc_crawl *c, const char *url, const uc_frontier_item *from, int
     c->stats.skipped[UC_SKIP_SEEN] += rc == 0;
     return rc;
   }
-  return queue_link(c, url, from, depth, kind, now_ms);
+  return queue_link(c, url, p, from, depth, kind, now_ms);
+}
+
+/* offer() for a normalized URL that came without its parts (a redirect
+ * target): one parse, for its parts. */
+static int offer_url(uc_crawl *c, const char *url, const uc_frontier_item *from, int depth,
+                     unsigned kind, uint64_t now_ms) {
+  uc_url_parts p;
+  int rc = uc_url_parts_of(url, &p);
+  if (rc == UC_ENOMEM)
+    return rc;
+  if (rc != 0) { /* cannot happen: a URL this module made */
+    skipped(c, c->stats.skipped, url, UC_SKIP_PATTERN);
+    return 0;
+  }
+  return offer(c, url, &p, from, depth, kind, now_ms);
 }
 
 /*
@@ -566,20 +602,24 @@ int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) 
     return 0;
   uc_links *links = &parsed->links;
   parsed->found = links->count;
-  char **out_of_scope = NULL;
+  struct {
+    char *url;
+    uc_url_parts parts;
+  } *out_of_scope = NULL; /* moved out of links, put back after the kept ones */
   size_t kept = 0, n_out = 0;
   int rc = 0;
   for (size_t i = 0; i < links->count; i++) {
     char *url = links->urls[i];
     int depth = parsed->sitemap_index ? f->item.depth : f->item.depth + 1;
-    int skip = rc == 0 ? link_policy(c, url, depth, false) : UC_SKIP_SEEN;
+    int skip = rc == 0 ? link_policy(c, url, &links->parts[i], depth, false) : UC_SKIP_SEEN;
     if (skip == UC_SKIP_EXTENSION && parsed->sitemap_index)
       skip = -1; /* as offer() */
     if (skip == UC_SKIP_SCOPE) {
       if (out_of_scope == NULL && (out_of_scope = malloc(links->count * sizeof *out_of_scope)) == NULL)
         rc = UC_ENOMEM;
       else {
-        out_of_scope[n_out++] = url;
+        out_of_scope[n_out].url = url;
+        out_of_scope[n_out++].parts = links->parts[i];
         continue;
       }
     }
@@ -593,12 +633,15 @@ int uc_crawl_prefilter(const uc_crawl *c, const uc_fetch *f, uc_parsed *parsed) 
       skipped(c, parsed->skipped, url, skip);
       free(url);
     } else {
+      links->parts[kept] = links->parts[i];
       links->urls[kept++] = url;
     }
   }
   parsed->accepted = kept;
-  for (size_t i = 0; i < n_out; i++)
-    links->urls[kept++] = out_of_scope[i];
+  for (size_t i = 0; i < n_out; i++) {
+    links->parts[kept] = out_of_scope[i].parts;
+    links->urls[kept++] = out_of_scope[i].url;
+  }
   free(out_of_scope);
   links->count = kept;
   parsed->prefiltered = true;
@@ -618,15 +661,20 @@ int uc_crawl_seed_sitemap(uc_crawl *c, const char *url, uint64_t now_ms) {
 static int seed_kind(uc_crawl *c, const char *url, unsigned kind, uint64_t now_ms) {
   char *norm = NULL;
   char host[256];
-  int rc = uc_url_normalize(url, &norm);
-  if (rc == 0)
-    rc = uc_url_host(norm, host, sizeof host);
+  uc_url_parts p;
+  int rc = uc_url_resolve_at(NULL, url, &norm, &p);
+  if (rc == 0 && p.host_len >= sizeof host)
+    rc = UC_ETOOLONG; /* as uc_url_host() */
+  if (rc == 0) {
+    memcpy(host, norm + p.host_off, p.host_len);
+    host[p.host_len] = '\0';
+  }
   if (rc == 0)
     rc = uc_policy_add_seed_host(c->policy, host);
   if (rc == 0 && c->store != NULL)
     rc = uc_store_put_scope(c->store, host, false);
   if (rc == 0 && (rc = c->visited(c->visited_ctx, norm, strlen(norm))) == 1)
-    rc = queue_link(c, norm, NULL, 0, kind, now_ms);
+    rc = queue_link(c, norm, &p, NULL, 0, kind, now_ms);
   free(norm);
   return rc < 0 ? rc : 0;
 }
@@ -636,21 +684,27 @@ static int seed_kind(uc_crawl *c, const char *url, unsigned kind, uint64_t now_m
 int uc_crawl_receive(uc_crawl *c, const char *url, const char *parent, int depth,
                      unsigned kind, uint64_t now_ms) {
   c->now = now_ms;
+  uc_url_parts p;
+  int rc = uc_url_parts_of(url, &p); /* the sender normalized it: one parse */
+  if (rc != 0)
+    return rc == UC_ENOMEM ? rc : 0;
   if (depth == 0 && parent == NULL) { /* a seed given to another agent */
     char host[256];
-    int rc = uc_url_host(url, host, sizeof host);
-    if (rc == 0)
-      rc = uc_policy_add_seed_host(c->policy, host);
+    if (p.host_len >= sizeof host)
+      return 0;
+    memcpy(host, url + p.host_off, p.host_len);
+    host[p.host_len] = '\0';
+    rc = uc_policy_add_seed_host(c->policy, host);
     if (rc == 0 && c->store != NULL)
       rc = uc_store_put_scope(c->store, host, false);
     if (rc != 0)
       return rc == UC_ENOMEM ? rc : 0;
   }
-  int rc = c->visited(c->visited_ctx, url, strlen(url));
+  rc = c->visited(c->visited_ctx, url, strlen(url));
   if (rc <= 0)
     return rc;
   uc_frontier_item from = {.url = (char *)parent};
-  return queue_link(c, url, parent != NULL ? &from : NULL, depth, kind, now_ms);
+  return queue_link(c, url, &p, parent != NULL ? &from : NULL, depth, kind, now_ms);
 }
 
 int uc_crawl_handed(uc_crawl *c, const uint64_t *ids, size_t n) {
@@ -737,6 +791,37 @@ static int refresh_robots(uc_crawl *c, uc_frontier_item *item, uint64_t now_ms) 
   return rc;
 }
 
+/* The name and port of host h (its key parsed once, at the first call)
+ * into buf, as uc_url_host_port() of any of its URLs gives them. */
+static int host_name(host_info *h, char *buf, size_t buflen, int *port) {
+  if (!h->name_known) {
+    h->name_rc = uc_url_host_port(uc_fhost_key(h->fhost), h->name, sizeof h->name, &h->port);
+    h->name_known = h->name_rc != UC_ENOMEM; /* out of memory: try again */
+  }
+  if (h->name_rc != 0)
+    return h->name_rc;
+  size_t len = strlen(h->name);
+  if (len >= buflen)
+    return UC_ETOOLONG;
+  memcpy(buf, h->name, len + 1);
+  *port = h->port;
+  return 0;
+}
+
+/* Whether host h's robots.txt rules allow the item. Its "/path?query" is
+ * what follows the host key in the URL (a normalized URL starts with its
+ * origin unless it holds user info; that rare one is parsed). */
+static bool robots_allow(const host_info *h, const uc_frontier_item *item) {
+  const char *key = uc_fhost_key(h->fhost);
+  size_t key_len = strlen(key);
+  if (strncmp(item->url, key, key_len) == 0 && item->url[key_len] == '/')
+    return uc_robots_allowed(h->robots, item->url + key_len);
+  char *path = NULL;
+  bool allowed = uc_url_path_query(item->url, &path) != 0 || uc_robots_allowed(h->robots, path);
+  free(path);
+  return allowed;
+}
+
 /* Move the held-back links of the next level into the frontier. */
 static int advance_level(uc_crawl *c, uint64_t now_ms) {
   pending_link *p = c->next_level;
@@ -746,9 +831,8 @@ static int advance_level(uc_crawl *c, uint64_t now_ms) {
   c->level++;
   int rc = 0;
   for (pending_link *q = p; q != NULL && rc == 0; q = q->next) {
-    host_info *h;
-    if ((rc = host_for(c, q->url, now_ms, &h)) == 0)
-      rc = push_url(c, h, q->id, q->url, q->parent, q->depth, q->kind, now_ms);
+    host_info *h = q->host;
+    rc = push_url(c, h, q->id, q->url, q->parent, q->depth, q->kind, now_ms);
     if (rc == 0 && q->id > h->cursor)
       h->cursor = q->id; /* a refill asks after it: not these again */
   }
@@ -813,15 +897,10 @@ int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_m
       if ((rc = refuse(c, &item, why, now_ms)) != 0)
         return rc;
       continue;
-    } else if (h->robots != NULL) {
-      char *path = NULL;
-      if (uc_url_path_query(item.url, &path) == 0 && !uc_robots_allowed(h->robots, path)) {
-        free(path);
-        if ((rc = refuse(c, &item, UC_FAIL_ROBOTS, now_ms)) != 0)
-          return rc;
-        continue;
-      }
-      free(path);
+    } else if (h->robots != NULL && !robots_allow(h, &item)) {
+      if ((rc = refuse(c, &item, UC_FAIL_ROBOTS, now_ms)) != 0)
+        return rc;
+      continue;
     }
     uc_fetch *f = NULL;
     if (item.id > 0) /* a page or sitemap (robots.txt is not a stored URL) */
@@ -836,7 +915,7 @@ int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_m
      * still have a host too long to look up (over 255 bytes): that page
      * gets a "bad-url" record, and the crawl goes on. */
     f->item = item;
-    rc = uc_url_host_port(item.url, f->host, sizeof f->host, &f->port);
+    rc = host_name(h, f->host, sizeof f->host, &f->port);
     if (rc != 0) {
       free(f);
       if (rc == UC_ENOMEM || (rc = refuse(c, &item, UC_FAIL_BAD_URL, now_ms)) != 0)
@@ -975,7 +1054,7 @@ static int offer_sitemaps(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, ui
   const char *base = r->final_url != NULL ? r->final_url : f->item.url;
   int rc = uc_sitemap_from_robots(r->body != NULL ? r->body : "", r->body_len, base, &links);
   for (size_t i = 0; rc == 0 && i < links.count; i++) {
-    int offered = offer(c, links.urls[i], &f->item, 0, UC_KIND_SITEMAP, now_ms);
+    int offered = offer(c, links.urls[i], &links.parts[i], &f->item, 0, UC_KIND_SITEMAP, now_ms);
     rc = offered < 0 ? offered : 0;
   }
   uc_links_free(&links);
@@ -1052,8 +1131,8 @@ static long merge_links(uc_crawl *c, const uc_fetch *f, const uc_parsed *parsed,
   for (size_t i = 0; i < parsed->links.count; i++) {
     const char *url = parsed->links.urls[i];
     int rc = parsed->prefiltered && i < parsed->accepted
-                 ? queue_link(c, url, &f->item, depth, kind, now_ms)
-                 : offer(c, url, &f->item, depth, kind, now_ms);
+                 ? queue_link(c, url, &parsed->links.parts[i], &f->item, depth, kind, now_ms)
+                 : offer(c, url, &parsed->links.parts[i], &f->item, depth, kind, now_ms);
     if (rc < 0)
       return rc;
     fresh += rc;
@@ -1111,7 +1190,7 @@ static int page_done(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_pars
     } else if (!c->stopping || c->durable) {
       int rc = f->item.depth == 0 ? adopt_host(c, target) : 0;
       if (rc == 0)
-        rc = offer(c, target, &f->item, f->item.depth, MAKE_KIND(KIND_OF(f->item.kind), hops),
+        rc = offer_url(c, target, &f->item, f->item.depth, MAKE_KIND(KIND_OF(f->item.kind), hops),
                    now_ms);
       if (rc < 0) {
         free(target);

@@ -564,56 +564,78 @@ static int set_add(struct url_set *set, uc_links *out, size_t idx, bool *dup) {
   return 0;
 }
 
-static int push_url(uc_links *out, char *url) {
+int uc_links_push(uc_links *out, char *url, const uc_url_parts *parts) {
   if (out->count == out->cap) {
     size_t cap = out->cap ? out->cap * 2 : 32;
     char **urls = realloc(out->urls, cap * sizeof *urls);
     if (urls == NULL)
       return UC_ENOMEM;
     out->urls = urls;
+    uc_url_parts *p = realloc(out->parts, cap * sizeof *p);
+    if (p == NULL)
+      return UC_ENOMEM;
+    out->parts = p;
     out->cap = cap;
   }
+  out->parts[out->count] = *parts;
   out->urls[out->count++] = url;
   return 0;
 }
 
-static int resolve_all(const struct collector *c, const char *base, bool follow_all,
-                       uc_links *out) {
-  struct url_set set = {NULL, 0};
-  uc_buf scratch = UC_BUF_INIT;
-  int rc = 0;
-  for (size_t i = 0; i < c->count && rc == 0; i++) {
-    const struct raw_ref *r = &c->refs[i];
-    if (!follow_all && (out->nofollow || r->nofollow)) {
-      out->skipped++;
-      continue;
-    }
-    const char *ref = r->ref;
-    if (ref[r->len] != '\0') {
-      uc_buf_reset(&scratch);
-      if ((rc = uc_buf_append(&scratch, ref, r->len)) != 0)
-        break;
-      ref = scratch.data;
-    }
-    char *url = NULL;
-    rc = uc_url_resolve(base, ref, &url);
-    if (rc == UC_ENOMEM)
-      break;
-    if (rc != 0) {
-      out->skipped++;
-      rc = 0;
-      continue;
-    }
-    if ((rc = push_url(out, url)) != 0) {
-      free(url);
-      break;
-    }
-    bool dup;
-    if ((rc = set_add(&set, out, out->count - 1, &dup)) == 0 && dup)
-      free(out->urls[--out->count]);
+/* One page's references on their way to out: the base, parsed once, and
+ * the set that drops duplicates. */
+struct resolver {
+  const uc_url_base *base;
+  bool follow_all; /* ignore nofollow */
+  struct url_set set;
+  uc_buf scratch; /* a NUL-terminated copy of a reference that has none */
+  uc_links *out;
+};
+
+/*
+ * A raw reference found in the page (len bytes, need not be NUL-terminated):
+ * resolve it against the base, drop it for nofollow, a bad or unsupported
+ * URL, or as a duplicate, else append it (with its parts) to out. Any
+ * extractor calls this for each candidate, in document order.
+ */
+static int resolve_one(struct resolver *rs, const char *ref, size_t len, bool nofollow) {
+  uc_links *out = rs->out;
+  if (!rs->follow_all && (out->nofollow || nofollow)) {
+    out->skipped++;
+    return 0;
   }
-  free(set.slots);
-  uc_buf_free(&scratch);
+  int rc;
+  if (ref[len] != '\0') {
+    uc_buf_reset(&rs->scratch);
+    if ((rc = uc_buf_append(&rs->scratch, ref, len)) != 0)
+      return rc;
+    ref = rs->scratch.data;
+  }
+  char *url = NULL;
+  uc_url_parts parts;
+  rc = uc_url_resolve_at(rs->base, ref, &url, &parts);
+  if (rc != 0) {
+    out->skipped += rc != UC_ENOMEM;
+    return rc == UC_ENOMEM ? rc : 0;
+  }
+  if ((rc = uc_links_push(out, url, &parts)) != 0) {
+    free(url);
+    return rc;
+  }
+  bool dup;
+  if ((rc = set_add(&rs->set, out, out->count - 1, &dup)) == 0 && dup)
+    free(out->urls[--out->count]);
+  return rc;
+}
+
+static int resolve_all(const struct collector *c, const uc_url_base *base, bool follow_all,
+                       uc_links *out) {
+  struct resolver rs = {base, follow_all, {NULL, 0}, UC_BUF_INIT, out};
+  int rc = 0;
+  for (size_t i = 0; i < c->count && rc == 0; i++)
+    rc = resolve_one(&rs, c->refs[i].ref, c->refs[i].len, c->refs[i].nofollow);
+  free(rs.set.slots);
+  uc_buf_free(&rs.scratch);
   return rc;
 }
 
@@ -635,13 +657,19 @@ int uc_extract(const char *html, size_t len, const char *page_url, const uc_extr
     len = max_bytes;
 
   char *page = NULL, *base = NULL;
+  uc_url_base *page_base = NULL, *href_base = NULL;
   int rc = uc_url_normalize(page_url, &page);
-  if (rc != 0)
+  if (rc == 0)
+    rc = uc_url_base_new(page, &page_base);
+  if (rc != 0) {
+    free(page);
     return rc == UC_ENOMEM ? rc : UC_EBADURL;
+  }
 
   bool too_deep;
   if ((rc = nesting_too_deep(html, len, max_nesting, &too_deep)) != 0 ||
       (too_deep && (rc = UC_ETOODEEP) != 0)) {
+    uc_url_base_free(page_base);
     free(page);
     return rc;
   }
@@ -656,11 +684,13 @@ int uc_extract(const char *html, size_t len, const char *page_url, const uc_extr
 
   struct collector c = {.want_stylesheets = o->want_stylesheets, .out = out};
   rc = collect(doc->document, &c);
-  const char *effective_base = page;
+  const uc_url_base *effective_base = page_base;
   if (rc == 0 && c.base_href != NULL) {
-    rc = uc_url_resolve(page, c.base_href, &base);
+    rc = uc_url_resolve_at(page_base, c.base_href, &base, NULL);
     if (rc == 0)
-      effective_base = base;
+      rc = uc_url_base_new(base, &href_base);
+    if (rc == 0)
+      effective_base = href_base;
     else if (rc != UC_ENOMEM)
       rc = 0; /* a broken <base> is ignored, as browsers do */
   }
@@ -668,6 +698,8 @@ int uc_extract(const char *html, size_t len, const char *page_url, const uc_extr
     rc = resolve_all(&c, effective_base, o->ignore_nofollow, out);
 
   free(c.refs);
+  uc_url_base_free(href_base);
+  uc_url_base_free(page_base);
   free(base);
   free(page);
   arena_release(&arena);
@@ -682,5 +714,6 @@ void uc_links_free(uc_links *l) {
   for (size_t i = 0; i < l->count; i++)
     free(l->urls[i]);
   free(l->urls);
+  free(l->parts);
   memset(l, 0, sizeof *l);
 }

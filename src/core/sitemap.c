@@ -15,26 +15,11 @@
 #include "uvcrawl/seen.h"
 #include "uvcrawl/url.h"
 
-/* Append `url` (owned; freed here on failure) to `out`. */
-static int push(uc_links *out, char *url) {
-  if (out->count == out->cap) {
-    size_t cap = out->cap ? out->cap * 2 : 64;
-    char **urls = realloc(out->urls, cap * sizeof *urls);
-    if (urls == NULL) {
-      free(url);
-      return UC_ENOMEM;
-    }
-    out->urls = urls;
-    out->cap = cap;
-  }
-  out->urls[out->count++] = url;
-  return 0;
-}
-
 /* Resolve one <loc> or Sitemap: value (len bytes, whitespace around it
  * trimmed) and keep it if it is a new http(s) URL; a bad one is counted
  * as skipped. */
-static int add(uc_links *out, uc_seen *dedup, const char *base, const char *v, size_t len) {
+static int add(uc_links *out, uc_seen *dedup, const uc_url_base *base, const char *v,
+               size_t len) {
   while (len > 0 && strchr(" \t\r\n", *v) != NULL)
     v++, len--;
   while (len > 0 && strchr(" \t\r\n", v[len - 1]) != NULL)
@@ -43,7 +28,8 @@ static int add(uc_links *out, uc_seen *dedup, const char *base, const char *v, s
   char *ref = strndup(v, len), *url = NULL;
   if (ref == NULL)
     return UC_ENOMEM;
-  int rc = len > 0 ? uc_url_resolve(base, ref, &url) : UC_EBADURL;
+  uc_url_parts parts;
+  int rc = len > 0 ? uc_url_resolve_at(base, ref, &url, &parts) : UC_EBADURL;
   free(ref);
   if (rc == UC_ENOMEM)
     return rc;
@@ -52,11 +38,18 @@ static int add(uc_links *out, uc_seen *dedup, const char *base, const char *v, s
     return 0;
   }
   rc = uc_seen_insert(dedup, url, strlen(url));
-  if (rc <= 0) {
+  if (rc <= 0 || (rc = uc_links_push(out, url, &parts)) != 0)
     free(url);
-    return rc;
-  }
-  return push(out, url);
+  return rc;
+}
+
+/* The base that relative references resolve against, parsed once; NULL
+ * when `url` is no absolute http(s) URL (a relative one is then skipped as
+ * malformed, as before). */
+static int parse_base(const char *url, uc_url_base **out) {
+  *out = NULL;
+  int rc = url != NULL ? uc_url_base_new(url, out) : 0;
+  return rc == UC_ENOMEM ? rc : 0;
 }
 
 /* gzip -> bytes in `out`, refused past UC_SITEMAP_MAX_BYTES. */
@@ -96,7 +89,7 @@ static bool is(const xmlNode *n, const char *name) {
 }
 
 /* Each <entry><loc>URL</loc></entry> child of root, up to the limit. */
-static int collect(const xmlNode *root, const char *entry, const char *base, uc_sitemap *out,
+static int collect(const xmlNode *root, const char *entry, const uc_url_base *base, uc_sitemap *out,
                    uc_seen *dedup) {
   int rc = 0;
   for (const xmlNode *e = root->children; e != NULL && rc == 0; e = e->next) {
@@ -148,14 +141,16 @@ int uc_sitemap_parse(const char *body, size_t len, const char *base, uc_sitemap 
   uc_buf_free(&plain);
   xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
   uc_seen *dedup = NULL;
+  uc_url_base *parsed_base = NULL;
   if (root == NULL || !(is(root, "urlset") || is(root, "sitemapindex")))
     rc = UC_EINVAL;
-  else
-    rc = uc_seen_new(&dedup, NULL);
+  else if ((rc = uc_seen_new(&dedup, NULL)) == 0)
+    rc = parse_base(base, &parsed_base);
   if (rc == 0) {
     out->index = is(root, "sitemapindex");
-    rc = collect(root, out->index ? "sitemap" : "url", base, out, dedup);
+    rc = collect(root, out->index ? "sitemap" : "url", parsed_base, out, dedup);
   }
+  uc_url_base_free(parsed_base);
   uc_seen_free(dedup);
   xmlFreeDoc(doc);
   if (rc != 0) {
@@ -168,7 +163,10 @@ int uc_sitemap_parse(const char *body, size_t len, const char *base, uc_sitemap 
 int uc_sitemap_from_robots(const char *body, size_t len, const char *robots_url, uc_links *out) {
   memset(out, 0, sizeof *out);
   uc_seen *dedup = NULL;
+  uc_url_base *base = NULL;
   int rc = uc_seen_new(&dedup, NULL);
+  if (rc == 0)
+    rc = parse_base(robots_url, &base);
   for (size_t at = 0; rc == 0 && at < len;) {
     const char *line = body + at;
     const char *nl = memchr(line, '\n', len - at);
@@ -186,9 +184,10 @@ int uc_sitemap_from_robots(const char *body, size_t len, const char *robots_url,
       while (k < n && (line[k] == ' ' || line[k] == '\t'))
         k++;
       if (k < n && line[k] == ':')
-        rc = add(out, dedup, robots_url, line + k + 1, n - k - 1);
+        rc = add(out, dedup, base, line + k + 1, n - k - 1);
     }
   }
+  uc_url_base_free(base);
   uc_seen_free(dedup);
   if (rc != 0)
     uc_links_free(out);

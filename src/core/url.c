@@ -88,6 +88,14 @@ static int append_pct(uc_buf *b, unsigned char c) {
 static int append_normalized(uc_buf *b, const char *s, enum pct_part part) {
   for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
     int rc;
+    /* Most bytes stay as they are: copy such a run at once. */
+    const unsigned char *run = p;
+    while (*p != '\0' && is_raw_ok(*p, part)) /* never '%' */
+      p++;
+    if (p > run && (rc = uc_buf_append(b, run, (size_t)(p - run))) != 0)
+      return rc;
+    if (*p == '\0')
+      break;
     if (*p == '%' && uc_pct_hex_value(p[1]) >= 0 && uc_pct_hex_value(p[2]) >= 0) {
       unsigned char c = (unsigned char)(uc_pct_hex_value(p[1]) * 16 + uc_pct_hex_value(p[2]));
       p += 2;
@@ -95,10 +103,8 @@ static int append_normalized(uc_buf *b, const char *s, enum pct_part part) {
         rc = uc_buf_append(b, &c, 1);
       else
         rc = append_pct(b, c);
-    } else if (is_raw_ok(*p, part)) {
-      rc = uc_buf_append(b, p, 1);
     } else {
-      rc = append_pct(b, *p);
+      rc = append_pct(b, *p); /* a stray '%', or a byte not allowed raw */
     }
     if (rc != 0)
       return rc;
@@ -244,11 +250,14 @@ static int set_relative(CURLU *h, const char *scheme, const char *rel) {
     return rc;
   }
   rc = uc_buf_reserve(&abs, strlen(rel));
-  for (const unsigned char *p = (const unsigned char *)rel; rc == 0 && *p != '\0'; p++) {
-    if (*p == ' ' || *p >= 0x80)
-      rc = append_pct(&abs, *p);
+  for (const unsigned char *p = (const unsigned char *)rel; rc == 0 && *p != '\0';) {
+    const unsigned char *run = p; /* bytes that go to curl as they are */
+    while (*p != '\0' && *p != ' ' && *p < 0x80)
+      p++;
+    if (p > run)
+      rc = uc_buf_append(&abs, run, (size_t)(p - run));
     else
-      rc = uc_buf_append(&abs, p, 1);
+      rc = append_pct(&abs, *p++);
   }
   if (rc == 0)
     rc = curl_error(curl_url_set(h, CURLUPART_URL, abs.data, CURLU_ALLOW_SPACE));
@@ -256,34 +265,61 @@ static int set_relative(CURLU *h, const char *scheme, const char *rel) {
   return rc;
 }
 
+struct uc_url_base {
+  CURLU *h;     /* the base, loaded (cleaned, no fragment) */
+  char *scheme; /* its scheme as curl gives it (lower-case); curl_free */
+};
+
+static void base_clear(uc_url_base *b) {
+  curl_url_cleanup(b->h);
+  curl_free(b->scheme);
+  b->h = NULL;
+  b->scheme = NULL;
+}
+
+static int load_url(CURLU **hp, const char *base_text, const uc_url_base *base, const char *ref);
+
+/* Parse `text` into b (zeroed); on failure b stays empty. */
+static int base_load(uc_url_base *b, const char *text) {
+  int rc = load_url(&b->h, NULL, NULL, text);
+  if (rc == 0)
+    rc = curl_error(curl_url_get(b->h, CURLUPART_SCHEME, &b->scheme, 0));
+  if (rc != 0)
+    base_clear(b);
+  return rc;
+}
+
 /*
- * Load `ref`, resolved against `base` (may be NULL), into the empty handle h.
- * On success h holds an absolute http(s) URL without fragment.
+ * Load `ref` into a new handle *hp (the caller's, curl_url_cleanup), resolved
+ * against a base when it is relative: `base` when it is parsed already, else
+ * `base_text` (may be NULL), parsed here only when a relative reference
+ * needs it. On success *hp holds an absolute http(s) URL without fragment.
  */
-static int load_url(CURLU *h, const char *base, const char *ref) {
+static int load_url(CURLU **hp, const char *base_text, const uc_url_base *base, const char *ref) {
   uc_buf clean = UC_BUF_INIT, abs = UC_BUF_INIT;
-  char *base_scheme = NULL;
+  uc_url_base parsed = {NULL, NULL};
+  CURLU *h = NULL;
   int rc = clean_ref(ref, &clean);
   if (rc != 0)
     goto done;
   const char *rel = clean.data;
   size_t slen = scheme_len(clean.data);
+  if (base == NULL && base_text != NULL && (slen == 0 || clean.data[slen + 1] != '/')) {
+    if ((rc = base_load(&parsed, base_text)) != 0)
+      goto done;
+    base = &parsed;
+  }
   if (slen > 0) {
     if (!is_http_scheme(clean.data, slen)) {
       rc = UC_ESCHEME;
       goto done;
     }
     const char *rest = clean.data + slen + 1;
-    if (rest[0] != '/' && base != NULL) {
-      /* WHATWG: "http:g" on an http base is the relative "g". */
-      if ((rc = load_url(h, NULL, base)) != 0)
-        goto done;
-      if ((rc = curl_error(curl_url_get(h, CURLUPART_SCHEME, &base_scheme, 0))) != 0)
-        goto done;
-      if (strlen(base_scheme) == slen && strncasecmp(base_scheme, clean.data, slen) == 0) {
-        rc = set_relative(h, base_scheme, rest);
-        goto done;
-      }
+    /* WHATWG: "http:g" on an http base is the relative "g". */
+    if (rest[0] != '/' && base != NULL && strlen(base->scheme) == slen &&
+        strncasecmp(base->scheme, clean.data, slen) == 0) {
+      rc = (h = curl_url_dup(base->h)) == NULL ? UC_ENOMEM : set_relative(h, base->scheme, rest);
+      goto done;
     }
     /* Absolute: "http:/x", "http:x" and "http:///x" all mean "http://x". */
     while (*rest == '/')
@@ -295,22 +331,22 @@ static int load_url(CURLU *h, const char *base, const char *ref) {
       abs.data[abs.len++] = ascii_lower(clean.data[i]);
     abs.data[abs.len] = '\0';
     if ((rc = uc_buf_puts(&abs, "://")) == 0 && (rc = uc_buf_puts(&abs, rest)) == 0)
-      rc = set_absolute(h, abs.data);
+      rc = (h = curl_url()) == NULL ? UC_ENOMEM : set_absolute(h, abs.data);
     goto done;
   }
   if (base == NULL) {
     rc = UC_EBADURL;
     goto done;
   }
-  if ((rc = load_url(h, NULL, base)) != 0)
-    goto done;
-  if ((rc = curl_error(curl_url_get(h, CURLUPART_SCHEME, &base_scheme, 0))) != 0)
-    goto done;
-  rc = set_relative(h, base_scheme, rel);
+  rc = (h = curl_url_dup(base->h)) == NULL ? UC_ENOMEM : set_relative(h, base->scheme, rel);
 done:
-  curl_free(base_scheme);
+  base_clear(&parsed);
   uc_buf_free(&clean);
   uc_buf_free(&abs);
+  if (rc != 0)
+    curl_url_cleanup(h);
+  else
+    *hp = h;
   return rc;
 }
 
@@ -437,7 +473,9 @@ done:
   return rc;
 }
 
-static int append_origin(uc_buf *b, CURLU *h, bool with_userinfo) {
+/* Append "scheme://[userinfo@]host[:port]"; where the parts went into *p
+ * (may be NULL). */
+static int append_origin(uc_buf *b, CURLU *h, bool with_userinfo, uc_url_parts *where) {
   char *scheme = NULL, *user = NULL, *password = NULL, *port = NULL;
   int rc = curl_error(curl_url_get(h, CURLUPART_SCHEME, &scheme, 0));
   if (rc != 0)
@@ -464,12 +502,24 @@ static int append_origin(uc_buf *b, CURLU *h, bool with_userinfo) {
         goto done;
     }
   }
+  size_t host_off = b->len;
   if ((rc = append_host(b, h)) != 0)
     goto done;
+  size_t host_len = b->len - host_off;
   if ((rc = get_optional(h, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT)) != 0)
     goto done;
   if (port != NULL && ((rc = uc_buf_puts(b, ":")) != 0 || (rc = uc_buf_puts(b, port)) != 0))
     goto done;
+  if (where != NULL) {
+    uc_url_parts *p = where;
+    /* Note: offsets fit in 16 bits only below UC_URL_MAX_LEN; url_part
+     * refuses longer URLs after this. */
+    p->scheme_len = (uint16_t)strlen(scheme);
+    p->host_off = (uint16_t)(host_off <= UINT16_MAX ? host_off : 0);
+    p->host_len = (uint16_t)(host_len <= UINT16_MAX ? host_len : 0);
+    p->port = (uint16_t)(port != NULL ? atoi(port) : p->scheme_len == 5 ? 443 : 80);
+    p->userinfo = host_off > (size_t)p->scheme_len + 3;
+  }
 done:
   curl_free(scheme);
   curl_free(user);
@@ -502,15 +552,17 @@ done:
   return rc;
 }
 
-/* The common body of the public functions: load, then put `part` together. */
-static int url_part(const char *base, const char *ref, enum url_part part, char **out) {
+/* The common body of the public functions: load, then put `part` together;
+ * where the parts of a PART_URL lie into *parts (may be NULL). */
+static int url_part(const char *base_text, const uc_url_base *base, const char *ref,
+                    enum url_part part, char **out, uc_url_parts *parts) {
   uc_buf b = UC_BUF_INIT;
-  CURLU *h = curl_url();
-  if (h == NULL)
-    return UC_ENOMEM;
-  int rc = load_url(h, base, ref);
+  CURLU *h = NULL;
+  uc_url_parts where = {0, 0, 0, 0, 0, false};
+  int rc = load_url(&h, base_text, base, ref);
   if (rc == 0 && part != PART_PATH_QUERY)
-    rc = append_origin(&b, h, part == PART_URL);
+    rc = append_origin(&b, h, part == PART_URL, &where);
+  where.path_off = (uint16_t)(b.len <= UINT16_MAX ? b.len : 0);
   if (rc == 0 && part != PART_ORIGIN)
     rc = append_path_query(&b, h);
   if (rc == 0 && b.len > UC_URL_MAX_LEN)
@@ -521,23 +573,69 @@ static int url_part(const char *base, const char *ref, enum url_part part, char 
     return rc;
   }
   *out = uc_buf_steal(&b);
+  if (parts != NULL)
+    *parts = where;
   return 0;
 }
 
 int uc_url_resolve(const char *base, const char *ref, char **out) {
-  return url_part(base, ref, PART_URL, out);
+  return url_part(base, NULL, ref, PART_URL, out, NULL);
 }
 
 int uc_url_normalize(const char *url, char **out) {
-  return url_part(NULL, url, PART_URL, out);
+  return url_part(NULL, NULL, url, PART_URL, out, NULL);
 }
 
 int uc_url_origin(const char *url, char **out) {
-  return url_part(NULL, url, PART_ORIGIN, out);
+  return url_part(NULL, NULL, url, PART_ORIGIN, out, NULL);
 }
 
 int uc_url_path_query(const char *url, char **out) {
-  return url_part(NULL, url, PART_PATH_QUERY, out);
+  return url_part(NULL, NULL, url, PART_PATH_QUERY, out, NULL);
+}
+
+int uc_url_base_new(const char *url, uc_url_base **out) {
+  uc_url_base *b = calloc(1, sizeof *b);
+  if (b == NULL)
+    return UC_ENOMEM;
+  int rc = base_load(b, url);
+  if (rc != 0) {
+    free(b);
+    return rc;
+  }
+  *out = b;
+  return 0;
+}
+
+void uc_url_base_free(uc_url_base *base) {
+  if (base == NULL)
+    return;
+  base_clear(base);
+  free(base);
+}
+
+int uc_url_resolve_at(const uc_url_base *base, const char *ref, char **out, uc_url_parts *parts) {
+  return url_part(NULL, base, ref, PART_URL, out, parts);
+}
+
+int uc_url_parts_of(const char *url, uc_url_parts *parts) {
+  char *norm = NULL;
+  int rc = url_part(NULL, NULL, url, PART_URL, &norm, parts);
+  if (rc == 0 && strcmp(norm, url) != 0)
+    rc = UC_EBADURL;
+  free(norm);
+  return rc;
+}
+
+int uc_url_parts_origin(const char *url, const uc_url_parts *p, uc_buf *out) {
+  if (!p->userinfo)
+    return uc_buf_append(out, url, p->path_off);
+  int rc = uc_buf_append(out, url, p->scheme_len);
+  if (rc == 0)
+    rc = uc_buf_puts(out, "://");
+  if (rc == 0)
+    rc = uc_buf_append(out, url + p->host_off, (size_t)(p->path_off - p->host_off));
+  return rc;
 }
 
 /* The host of a URL into buf, and its port when `port` is not NULL (the
@@ -545,10 +643,8 @@ int uc_url_path_query(const char *url, char **out) {
 static int host_port(const char *url, char *buf, size_t buflen, int *port) {
   uc_buf b = UC_BUF_INIT;
   char *text = NULL;
-  CURLU *h = curl_url();
-  if (h == NULL)
-    return UC_ENOMEM;
-  int rc = load_url(h, NULL, url);
+  CURLU *h = NULL;
+  int rc = load_url(&h, NULL, NULL, url);
   if (rc == 0)
     rc = append_host(&b, h);
   if (rc == 0 && port != NULL)

@@ -239,6 +239,8 @@ void loop_curl_close(loop_engine *eng) {
     uv_poll_stop(&cs->poll);
   curl_multi_cleanup(eng->multi);
   eng->multi = NULL;
+  while (eng->n_idle_easy > 0)
+    curl_easy_cleanup(eng->idle_easy[--eng->n_idle_easy]);
   /* Every easy handle is gone by now; a share still in use would say
    * CURLSHE_IN_USE and be leaked rather than freed under a handle. */
   if (eng->tls_share != NULL && curl_share_cleanup(eng->tls_share) == CURLSHE_OK)
@@ -332,7 +334,7 @@ static void resolved(loop_xfer *x) {
     give_up(x, why, x->dns_rc);
     return;
   }
-  x->easy = curl_easy_init();
+  x->easy = eng->n_idle_easy > 0 ? eng->idle_easy[--eng->n_idle_easy] : curl_easy_init();
   if (x->easy == NULL) {
     give_up(x, UC_FAIL_OTHER, UC_ENOMEM);
     return;
@@ -424,7 +426,9 @@ static void done(loop_xfer *x) {
                              now_ms(x));
   uc_crawl_fail(eng->crawl, rc);
   uc_parsed_free(&x->parsed);
-  if (x->easy != NULL)
+  if (x->easy != NULL && eng->multi != NULL && eng->n_idle_easy < LOOP_IDLE_EASY)
+    eng->idle_easy[eng->n_idle_easy++] = x->easy; /* out of the multi already */
+  else if (x->easy != NULL)
     curl_easy_cleanup(x->easy);
   uc_transfer_reset(&x->transfer, false);
   if (x->prev)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "uvcrawl/buf.h"
+#include "uvcrawl/error.h"
 #include "uvcrawl/url.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -18,6 +20,32 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
     (void)setlocale(LC_CTYPE, "en_US.UTF-8");
   return 0;
+}
+
+/*
+ * The same reference through a base parsed once (uc_url_resolve_at) gives
+ * the same URL, and the parts it records are those a new parse finds.
+ */
+static void check_parsed_base(const char *base, const char *ref, int rc, const char *out) {
+  uc_url_base *parsed = NULL;
+  if (uc_url_base_new(base, &parsed) != 0)
+    return; /* uc_url_resolve parses a bad base only for relative refs */
+  char *again = NULL, *origin = NULL, *path = NULL;
+  uc_url_parts p;
+  if (uc_url_resolve_at(parsed, ref, &again, &p) != rc || (rc == 0 && strcmp(again, out) != 0))
+    abort(); /* a parsed base resolves differently */
+  if (rc == 0) {
+    uc_buf b = UC_BUF_INIT;
+    if (uc_url_origin(out, &origin) != 0 || uc_url_parts_origin(out, &p, &b) != 0 ||
+        strcmp(b.data, origin) != 0 || uc_url_path_query(out, &path) != 0 ||
+        strcmp(out + p.path_off, path) != 0)
+      abort(); /* recorded parts disagree with a new parse */
+    uc_buf_free(&b);
+  }
+  free(again);
+  free(origin);
+  free(path);
+  uc_url_base_free(parsed);
 }
 
 /*
@@ -40,7 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ref = text;
   }
   char *out = NULL;
-  if (uc_url_resolve(base, ref, &out) == 0) {
+  int rc = uc_url_resolve(base, ref, &out);
+  if (rc != UC_ENOMEM)
+    check_parsed_base(base, ref, rc, out);
+  if (rc == 0) {
     char *again = NULL, *origin = NULL, *path = NULL;
     char host[256];
     if (uc_url_normalize(out, &again) != 0 || strcmp(out, again) != 0)

@@ -474,18 +474,21 @@ static void test_prefilter(void **state) {
   start_with(&h, robots_off, counting_visited, &calls);
   assert_int_equal(uc_crawl_seed(h.crawl, "http://a.test/", 0), 0);
   uc_fetch *f = next_now(&h, 0);
-  const char *body = "<a href=/1>1</a><a href=/2>2</a><a href=http://other.test/>o</a>";
+  /* other.test first: the accepted links move down over its slot. */
+  const char *body = "<a href=http://other.test/>o</a><a href=/1>1</a><a href=/2>2</a>";
   uc_fetch_result r = {.status = 200, .content_type = "text/html", .body = body,
                        .body_len = strlen(body), .retry_after_s = -1};
   uc_parsed parsed;
   assert_int_equal(uc_crawl_parse(f, &r, &parsed), 0);
   assert_int_equal(uc_crawl_prefilter(h.crawl, f, &parsed), 0);
   /* /2 accepted; other.test kept after it for the crawl's own thread,
-   * which alone sees hosts that seeds redirected to. */
+   * which alone sees hosts that seeds redirected to; each with its parts. */
   assert_int_equal(parsed.links.count, 2);
   assert_int_equal(parsed.accepted, 1);
   assert_string_equal(parsed.links.urls[0], "http://a.test/2");
   assert_string_equal(parsed.links.urls[1], "http://other.test/");
+  assert_int_equal(parsed.links.parts[0].path_off, strlen("http://a.test"));
+  assert_int_equal(parsed.links.parts[1].host_len, strlen("other.test"));
   assert_int_equal(parsed.skipped[UC_SKIP_SEEN], 1);  /* /1, the second offered */
   assert_int_equal(parsed.skipped[UC_SKIP_SCOPE], 0);
   assert_int_equal(uc_crawl_complete(h.crawl, f, &r, &parsed, 0, 1), 0);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "uvcrawl/buf.h"
 #include "uvcrawl/error.h"
 #include "uvcrawl/url.h"
 
@@ -23,8 +24,53 @@ struct resolve_case {
   const char *expected; /* expected URL when rc == 0 */
 };
 
+/* The parts that resolution recorded for `url` agree with what the
+ * one-part functions give when they parse it again. */
+static void check_parts(const char *url, const uc_url_parts *p) {
+  char host[1024], *origin = NULL, *path = NULL;
+  int port = 0;
+  assert_int_equal(uc_url_host_port(url, host, sizeof host, &port), 0);
+  assert_int_equal(p->host_len, strlen(host));
+  assert_memory_equal(url + p->host_off, host, p->host_len);
+  assert_int_equal(p->port, port);
+  assert_int_equal(uc_url_origin(url, &origin), 0);
+  uc_buf b = UC_BUF_INIT;
+  assert_int_equal(uc_url_parts_origin(url, p, &b), 0);
+  assert_string_equal(b.data, origin);
+  assert_int_equal(uc_url_path_query(url, &path), 0);
+  assert_string_equal(url + p->path_off, path);
+  assert_true(p->scheme_len == 4 || p->scheme_len == 5);
+  uc_url_parts again;
+  assert_int_equal(uc_url_parts_of(url, &again), 0);
+  assert_true(again.scheme_len == p->scheme_len && again.host_off == p->host_off &&
+              again.host_len == p->host_len && again.path_off == p->path_off &&
+              again.port == p->port && again.userinfo == p->userinfo);
+  uc_buf_free(&b);
+  free(origin);
+  free(path);
+}
+
+/* The same case through a base parsed once: same result, and its parts. */
+static void check_parsed_base(size_t i, const struct resolve_case *c) {
+  uc_url_base *base = NULL;
+  if (c->base != NULL && uc_url_base_new(c->base, &base) != 0)
+    return; /* a bad base: uc_url_resolve fails on relative refs alone */
+  char *out = NULL;
+  uc_url_parts parts;
+  int rc = uc_url_resolve_at(base, c->ref, &out, &parts);
+  if (rc != c->rc || (rc == 0 && strcmp(out, c->expected) != 0))
+    fail_msg("case %zu: resolve_at(%s, \"%s\") = %s \"%s\", expected %s \"%s\"", i,
+             c->base ? c->base : "NULL", c->ref, uc_errname(rc), out ? out : "",
+             uc_errname(c->rc), c->expected ? c->expected : "");
+  if (rc == 0)
+    check_parts(out, &parts);
+  free(out);
+  uc_url_base_free(base);
+}
+
 static void check_resolve_cases(const struct resolve_case *cases, size_t n) {
   for (size_t i = 0; i < n; i++) {
+    check_parsed_base(i, &cases[i]);
     const struct resolve_case *c = &cases[i];
     char *out = NULL;
     int rc = uc_url_resolve(c->base, c->ref, &out);
