@@ -104,6 +104,13 @@ int uc_sinks_write(uc_sinks *s, const uc_sink_entry *e);
 int uc_sinks_flush(uc_sinks *s, const char **what);
 
 /**
+ * uc_sinks_flush, saying a failure in `msg` ("cannot write records to
+ * out.jsonl: No space left on device"): the store's pre_commit hook.
+ * @return 0, or the first failure's code (errno holds the cause).
+ */
+int uc_sinks_flush_said(uc_sinks *s, char *msg, size_t msglen);
+
+/**
  * Close every sink (the crawl's thread, once, after the last write); the
  * set is empty afterwards and may be freed. A failure is remembered like
  * a write's. @return 0 or the first failure's code.
@@ -122,8 +129,10 @@ void uc_sinks_free(uc_sinks *s);
 
 /**
  * Add a JSON Lines sink writing to `f` (borrowed, never closed: the caller
- * closes it after uc_sinks_close). `name` names it in messages, e.g.
- * "stdout" (copied). @return 0 or UC_ENOMEM.
+ * closes it after uc_sinks_close). The sink writes whole lines to f's file
+ * descriptor with its own buffer, never through f's: a regular file ends
+ * on a complete record also after a failed write (a full disk). `name`
+ * names it in messages, e.g. "stdout" (copied). @return 0 or UC_ENOMEM.
  */
 int uc_sink_jsonl_add(uc_sinks *s, FILE *f, const char *name);
 

@@ -111,6 +111,9 @@ typedef struct uc_store_commit_info {
  * A backend. Each write function queues or applies one change; commit ends
  * a group. All return 0 or a negative UC_E* code unless said otherwise.
  */
+/* Called before each commit of a durable backend; see uc_store_set_hooks. */
+typedef int (*uc_store_pre_commit_fn)(void *ctx, char *msg, size_t msglen);
+
 typedef struct uc_store_ops {
   const char *name; /* "memory", "sqlite" */
   bool durable;     /* survives the process (can be loaded by a later run) */
@@ -126,7 +129,8 @@ typedef struct uc_store_ops {
   int (*get_meta)(uc_store *s, const char *key, char **value);
   int (*load)(uc_store *s, const uc_store_loader *l, void *ctx);
   int (*counts)(uc_store *s, uc_store_counts *out);
-  void (*set_hooks)(uc_store *s, void (*wake)(void *), int (*pre_commit)(void *), void *ctx);
+  void (*set_hooks)(uc_store *s, void (*wake)(void *), uc_store_pre_commit_fn pre_commit,
+                    void *ctx);
   int (*refill)(uc_store *s, uint64_t host_id, uint64_t after_id, int max_depth, size_t limit);
   int (*take_refills)(uc_store *s, uc_store_refill_fn fn, void *ctx);
   size_t (*take_commits)(uc_store *s, uc_store_commit_info *out, size_t max);
@@ -207,13 +211,14 @@ int uc_store_count(uc_store *s, uc_store_counts *out);
 /**
  * Functions the backend calls from its own thread, if it has one:
  * `wake(ctx)` after groups became durable or the backend failed (the
- * engine wakes its dispatcher), and `pre_commit(ctx)` before each commit
- * (the records are flushed first, so that a URL is never DONE in the store
- * without its record on disk; non-zero fails the commit). Setting NULLs
+ * engine wakes its dispatcher), and `pre_commit(ctx, msg, msglen)` before
+ * each commit (the records are flushed first, so that a URL is never DONE
+ * in the store without its record on disk; non-zero fails the commit, and
+ * `msg` then says which output failed and why, for uc_store_failed). Setting NULLs
  * returns only once no call to the old functions runs. Neither runs while
  * the backend holds a lock the caller of a uc_store_* write may hold.
  */
-void uc_store_set_hooks(uc_store *s, void (*wake)(void *), int (*pre_commit)(void *),
+void uc_store_set_hooks(uc_store *s, void (*wake)(void *), uc_store_pre_commit_fn pre_commit,
                         void *ctx);
 
 /**

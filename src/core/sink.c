@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "uvcrawl/error.h"
 
@@ -78,6 +79,18 @@ int uc_sinks_flush(uc_sinks *s, const char **what) {
   }
   errno = first_errno;
   return first;
+}
+
+int uc_sinks_flush_said(uc_sinks *s, char *msg, size_t msglen) {
+  const char *what = NULL;
+  int rc = uc_sinks_flush(s, &what);
+  if (rc != 0) {
+    int err = errno;
+    snprintf(msg, msglen, "cannot write %s: %s", what != NULL ? what : "the output",
+             strerror(err != 0 ? err : EIO));
+    errno = err;
+  }
+  return rc;
 }
 
 int uc_sinks_close(uc_sinks *s) {

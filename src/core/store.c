@@ -58,7 +58,7 @@ int uc_store_load(uc_store *s, const uc_store_loader *l, void *ctx) {
 
 int uc_store_count(uc_store *s, uc_store_counts *out) { return s->ops->counts(s, out); }
 
-void uc_store_set_hooks(uc_store *s, void (*wake)(void *), int (*pre_commit)(void *),
+void uc_store_set_hooks(uc_store *s, void (*wake)(void *), uc_store_pre_commit_fn pre_commit,
                         void *ctx) {
   s->ops->set_hooks(s, wake, pre_commit, ctx);
 }

@@ -55,9 +55,9 @@ static void store_wake(void *ctx) {
 /* On the store's writer thread, before each commit: the records and
  * archives of the pages in it reach their files first (every sink's flush
  * is safe against its writes, sink.h). */
-static int store_pre_commit(void *ctx) {
+static int store_pre_commit(void *ctx, char *msg, size_t msglen) {
   loop_engine *eng = ctx;
-  return uc_sinks_flush(eng->env->sinks, NULL);
+  return uc_sinks_flush_said(eng->env->sinks, msg, msglen);
 }
 
 /* Start transfers while the gate allows; end the crawl when all is done. */

@@ -209,7 +209,7 @@ static int mem_counts(uc_store *s, uc_store_counts *out) {
   return 0;
 }
 
-static void mem_set_hooks(uc_store *s, void (*wake)(void *), int (*pre_commit)(void *),
+static void mem_set_hooks(uc_store *s, void (*wake)(void *), uc_store_pre_commit_fn pre_commit,
                           void *ctx) {
   /* Commits are durable when made: nothing to wake, nothing to flush first. */
 }

@@ -84,7 +84,7 @@ typedef struct sqlite_store {
    * writer takes it holding no other lock of the store. */
   pthread_mutex_t hook_lock;
   void (*wake)(void *);
-  int (*pre_commit)(void *);
+  uc_store_pre_commit_fn pre_commit;
   void *hook_ctx;
 
   /* The last commits, for --trace (lock): a ring. */
@@ -299,7 +299,7 @@ static int sq_failed(uc_store *s, char *msg, size_t msglen) {
   return rc;
 }
 
-static void sq_set_hooks(uc_store *s, void (*wake)(void *), int (*pre_commit)(void *),
+static void sq_set_hooks(uc_store *s, void (*wake)(void *), uc_store_pre_commit_fn pre_commit,
                          void *ctx) {
   sqlite_store *ss = (sqlite_store *)s;
   pthread_mutex_lock(&ss->hook_lock);
@@ -427,10 +427,12 @@ static int apply(sqlite_store *ss, const op *o) {
 /* One transaction for every group taken; 0, or the error said in errmsg. */
 static int apply_all(sqlite_store *ss, char *errmsg, size_t errlen) {
   pthread_mutex_lock(&ss->hook_lock);
-  int hook = ss->pre_commit != NULL ? ss->pre_commit(ss->hook_ctx) : 0;
+  errmsg[0] = '\0';
+  int hook = ss->pre_commit != NULL ? ss->pre_commit(ss->hook_ctx, errmsg, errlen) : 0;
   pthread_mutex_unlock(&ss->hook_lock);
   if (hook != 0) {
-    snprintf(errmsg, errlen, "the records could not be flushed before a commit");
+    if (errmsg[0] == '\0')
+      snprintf(errmsg, errlen, "the records could not be flushed before a commit");
     return UC_EIO;
   }
   int rc = sqlite3_exec(ss->db, "BEGIN", NULL, NULL, NULL);

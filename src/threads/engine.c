@@ -500,9 +500,9 @@ static void store_wake(void *ctx) {
 /* On the store's writer thread, before each commit: the records and
  * archives of the pages in it reach their files first (every sink's flush
  * is safe against its writes, sink.h). */
-static int store_pre_commit(void *ctx) {
+static int store_pre_commit(void *ctx, char *msg, size_t msglen) {
   thr_engine *eng = ctx;
-  return uc_sinks_flush(eng->sinks, NULL);
+  return uc_sinks_flush_said(eng->sinks, msg, msglen);
 }
 
 #ifdef THR_INVERT_LOCK_ORDER

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -170,18 +172,74 @@ static void test_jsonl_full(void **state) {
   FILE *full = fopen("/dev/full", "w");
   if (full == NULL)
     skip();
-  setvbuf(full, NULL, _IONBF, 0); /* each record meets the disk */
   uc_sinks *s = NULL;
   assert_int_equal(uc_sinks_new(&s), 0);
   assert_int_equal(uc_sink_jsonl_add(s, full, "/dev/full"), 0);
   uc_record rec = {.url = "http://a.test/", .links = -1, .new_links = -1, .engine = "loop"};
   uc_sink_entry e = {.record = &rec};
-  assert_int_equal(uc_sinks_write(s, &e), UC_EIO);
+  /* Records are gathered; the disk is met at the flush (the store's
+   * writer flushes before each commit). */
+  assert_int_equal(uc_sinks_write(s, &e), 0);
   const char *what = NULL;
-  assert_int_equal(uc_sinks_failed(s, &what), ENOSPC);
+  char msg[128];
+  assert_int_equal(uc_sinks_flush_said(s, msg, sizeof msg), UC_EIO);
+  assert_string_equal(msg, "cannot write records to /dev/full: No space left on device");
+  assert_int_equal(uc_sinks_flush(s, &what), UC_EIO); /* and stays failed */
+  assert_int_equal(errno, ENOSPC);
   assert_string_equal(what, "records to /dev/full");
+  assert_int_equal(uc_sinks_write(s, &e), UC_EIO);
+  assert_int_equal(uc_sinks_failed(s, &what), ENOSPC);
   uc_sinks_free(s);
   fclose(full);
+}
+
+/* A write that fails half-way (here at the file-size limit, as at a full
+ * disk) is cut back: the file ends on its last complete record. */
+static void test_jsonl_cut_back(void **state) {
+  (void)state;
+  char path[] = "/tmp/uvtest-jsonl-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  assert_non_null(f);
+  fputs("{\"from\":\"an earlier run\"}\n", f); /* kept: written before */
+  uc_sinks *s = NULL;
+  assert_int_equal(uc_sinks_new(&s), 0);
+  assert_int_equal(uc_sink_jsonl_add(s, f, path), 0);
+  struct rlimit old, lim;
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+  lim = old;
+  lim.rlim_cur = 100000; /* not a multiple of the line length */
+  void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+  uc_record rec = {.url = "http://a.test/a-path-that-makes-the-line-longer", .status = 200,
+                   .links = -1, .new_links = -1, .engine = "loop", .attempts = 1};
+  uc_sink_entry e = {.record = &rec};
+  int rc = 0, n = 0;
+  for (; n < 10000 && rc == 0; n++)
+    rc = uc_sinks_write(s, &e);
+  if (rc == 0)
+    rc = uc_sinks_flush(s, NULL);
+  int err = errno;
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+  signal(SIGXFSZ, was);
+  assert_int_equal(rc, UC_EIO);
+  assert_int_equal(err, EFBIG);
+  uc_sinks_free(s);
+  fclose(f);
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  assert_true(sb.st_size > 0 && sb.st_size < 100000);
+  FILE *in = fopen(path, "r");
+  assert_non_null(in);
+  char *text = malloc((size_t)sb.st_size + 1);
+  assert_non_null(text);
+  assert_int_equal(fread(text, 1, (size_t)sb.st_size, in), (size_t)sb.st_size);
+  fclose(in);
+  assert_int_equal(text[sb.st_size - 1], '\n');
+  assert_memory_equal(text, "{\"from\":\"an earlier run\"}\n", 26);
+  free(text);
+  unlink(path);
 }
 
 /* Complete gzip members in a file, and whether bytes are left over. */
@@ -358,7 +416,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_surt),       cmocka_unit_test(test_base32),
       cmocka_unit_test(test_dates),      cmocka_unit_test(test_sinks_set),
-      cmocka_unit_test(test_jsonl_full), cmocka_unit_test(test_warc_flush_during_writes),
+      cmocka_unit_test(test_jsonl_full), cmocka_unit_test(test_jsonl_cut_back),
+      cmocka_unit_test(test_warc_flush_during_writes),
       cmocka_unit_test(test_warc_resume),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
