@@ -980,7 +980,8 @@ static int parse_sitemap(const uc_fetch *f, const uc_fetch_result *r, uc_parsed 
   return 0;
 }
 
-int uc_crawl_parse(const uc_fetch *f, const uc_fetch_result *r, uc_parsed *out) {
+int uc_crawl_parse(const uc_crawl *c, const uc_fetch *f, const uc_fetch_result *r,
+                   uc_parsed *out) {
   memset(out, 0, sizeof *out);
   if (KIND_OF(f->item.kind) == UC_KIND_SITEMAP)
     return parse_sitemap(f, r, out);
@@ -990,8 +991,9 @@ int uc_crawl_parse(const uc_fetch *f, const uc_fetch_result *r, uc_parsed *out) 
   if (uc_charset_to_utf8(r->content_type, r->body, r->body_len, &utf8, &utf8_len) != 0)
     return UC_ENOMEM;
   out->parsed = true;
-  out->rc = utf8 != NULL ? uc_extract(utf8, utf8_len, base, NULL, &out->links)
-                         : uc_extract(r->body, r->body_len, base, NULL, &out->links);
+  uc_extract_opts opts = {.parser = c->cfg->parser};
+  out->rc = utf8 != NULL ? uc_extract(utf8, utf8_len, base, &opts, &out->links)
+                         : uc_extract(r->body, r->body_len, base, &opts, &out->links);
   free(utf8);
   return out->rc == UC_ENOMEM ? UC_ENOMEM : 0;
 }
