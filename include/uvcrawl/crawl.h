@@ -67,6 +67,11 @@ typedef struct uc_fetch_result {
   /* --warc: the exchange as it went over the wire, NULL when none was
    * captured or no complete response came (sinks keep it). */
   const uc_exchange *exchange;
+  /* --parser libxml2: the page's body was fed to this extractor as it
+   * arrived and is not held (body_len is 0 or its first bytes only);
+   * uc_crawl_parse() finishes it. Borrowed from the engine's transfer.
+   * NULL: parse body. */
+  uc_extractor *extractor;
 } uc_fetch_result;
 
 /**
