@@ -149,6 +149,15 @@ int uc_extractor_new(uc_extractor **out, const char *page_url, const uc_extract_
 int uc_extractor_feed(uc_extractor *x, const char *bytes, size_t len);
 
 /**
+ * The body is complete: parse its end now and free the parser, keeping
+ * only the references found (libxml2: its parser context is over 14 KB;
+ * a page that waits for uc_extractor_finish() need not hold it). Later
+ * feeds are ignored. For gumbo, which parses at the finish, only that.
+ * @return 0, UC_ETOODEEP, UC_ENOMEM (then the finish returns it too).
+ */
+int uc_extractor_end(uc_extractor *x);
+
+/**
  * The body is complete: the page's links, as uc_extract() gives them for
  * the concatenation of what was fed. Call once.
  * @param out  caller storage, zeroed here; on 0 holds the links (free with

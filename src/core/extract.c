@@ -336,6 +336,7 @@ struct uc_extractor {
   uc_xrules rules;
   size_t fed;              /* bytes taken, at most opts.max_bytes */
   int rc;                  /* the first error; then feeding is a no-op */
+  bool ended;              /* uc_extractor_end(): feeding is a no-op */
   uc_buf body;             /* gumbo: the body so far (it parses at the end) */
   struct uc_xml *xml;      /* libxml2: the push parser */
 };
@@ -374,7 +375,7 @@ int uc_extractor_new(uc_extractor **out, const char *page_url, const uc_extract_
 }
 
 int uc_extractor_feed(uc_extractor *x, const char *bytes, size_t len) {
-  if (x->rc != 0 || len == 0)
+  if (x->rc != 0 || len == 0 || x->ended)
     return x->rc;
   if (len > x->opts.max_bytes - x->fed)
     len = x->opts.max_bytes - x->fed; /* truncated, not refused */
@@ -396,12 +397,23 @@ static int finish_gumbo(uc_extractor *x, const char *html, size_t len) {
   return rc;
 }
 
+int uc_extractor_end(uc_extractor *x) {
+  x->ended = true;
+  if (x->xml == NULL)
+    return x->rc;
+  if (x->rc == 0)
+    x->rc = uc_xml_feed(x->xml, NULL, 0, true);
+  uc_xml_free(x->xml);
+  x->xml = NULL;
+  return x->rc;
+}
+
 /* Whatever parser ran: the end of the body, then the rules' resolution. */
 static int finish(uc_extractor *x, const char *html, size_t len, uc_links *out) {
-  int rc = x->rc;
-  if (rc == 0 && x->xml != NULL && (rc = uc_xml_feed(x->xml, NULL, 0, true)) == 0)
+  int rc = uc_extractor_end(x);
+  if (rc == 0 && x->opts.parser == UC_PARSER_LIBXML2)
     rc = uc_xrules_finish(&x->rules, x->page_base, x->opts.ignore_nofollow);
-  else if (rc == 0 && x->xml == NULL)
+  else if (rc == 0)
     rc = finish_gumbo(x, html != NULL ? html : "", len);
   if (rc == 0) {
     *out = x->links;
@@ -436,7 +448,7 @@ int uc_extract(const char *html, size_t len, const char *page_url, const uc_extr
   int rc = uc_extractor_new(&x, page_url, o);
   if (rc != 0)
     return rc;
-  if (x->xml != NULL) {
+  if (x->opts.parser == UC_PARSER_LIBXML2) {
     rc = uc_extractor_feed(x, html, len);
     if (rc == 0)
       rc = finish(x, NULL, 0, out);

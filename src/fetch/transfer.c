@@ -558,6 +558,11 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
   r->body = t->body.data;
   r->body_len = t->body.len;
   r->extractor = t->extractor;
+  /* The parser context is freed here, on the engine's thread, not once
+   * the parse step has run: a page waiting for a pool thread keeps only
+   * the references found. */
+  if (t->extractor != NULL)
+    uc_extractor_end(t->extractor);
   r->bytes = t->bytes;
   r->fetch_ms = fetch_ms;
   if (r->fail == UC_FAIL_NONE && status == 0)

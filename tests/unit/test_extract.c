@@ -483,7 +483,8 @@ static void test_body_ends_in_end_tag_name(void **state) {
 }
 
 /* Fed in pieces of every size (even inside a tag or a UTF-8 sequence),
- * an extractor gives what one uc_extract() call gives. */
+ * an extractor gives what one uc_extract() call gives, also when it was
+ * ended (uc_extractor_end) before its finish. */
 static void test_fed_in_pieces(void **state) {
   static const char *const pages[] = {
       "<base href=/b/><a href=x>x</a><link rel=next href=/n><meta http-equiv=refresh "
@@ -506,6 +507,10 @@ static void test_fed_in_pieces(void **state) {
       for (size_t at = 0; at < len; at += piece)
         assert_int_equal(uc_extractor_feed(x, pages[i] + at, at + piece < len ? piece : len - at),
                          0);
+      if (piece % 2 == 1) { /* ended first: the parse done, then a feed ignored */
+        assert_int_equal(uc_extractor_end(x), 0);
+        assert_int_equal(uc_extractor_feed(x, "<a href=/late>", 14), 0);
+      }
       uc_links got;
       assert_int_equal(uc_extractor_finish(x, &got), 0);
       uc_extractor_free(x);
