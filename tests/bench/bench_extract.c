@@ -4,10 +4,12 @@
  * bytes, so that the adapter's own cost (pre-scan, walk, URL resolution,
  * dedup) is visible. CPU time of the process, about 2 s per measurement.
  * With libxml2 (issue 13), also the page fed in 1,460-byte pieces, as
- * bytes arrive from the network.
+ * bytes arrive from the network, and the heap an extractor holds while a
+ * transfer streams into it (mallinfo2 over 1,000 extractors).
  *
  *   bench_extract [--parser gumbo|libxml2] [seconds]   (default: both)
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,31 @@ static void bench_pieces(const uc_buf *page, uc_parser parser, const char *name,
   report(what, page->len, n, t);
 }
 
+/* Heap bytes per extractor with `fed` bytes of the page fed (and ended). */
+static double held_kb(const uc_buf *page, size_t fed, bool end) {
+  enum { N = 1000 };
+  static uc_extractor *x[N];
+  uc_extract_opts o = {.parser = UC_PARSER_LIBXML2};
+  struct mallinfo2 before = mallinfo2();
+  for (int i = 0; i < N; i++) {
+    uc_extractor_new(&x[i], PAGE_URL, &o);
+    uc_extractor_feed(x[i], page->data, fed);
+    if (end)
+      uc_extractor_end(x[i]);
+  }
+  struct mallinfo2 after = mallinfo2();
+  for (int i = 0; i < N; i++)
+    uc_extractor_free(x[i]);
+  return ((double)after.uordblks - (double)before.uordblks) / N / 1024;
+}
+
+static void bench_memory(const uc_buf *page) {
+  printf("libxml2 extractor held: %.1f KB empty, %.1f KB after 1 KB, %.1f KB after the "
+         "page, %.1f KB once ended\n",
+         held_kb(page, 0, false), held_kb(page, 1024, false), held_kb(page, page->len, false),
+         held_kb(page, page->len, true));
+}
+
 int main(int argc, char **argv) {
   const char *only = NULL;
   if (argc > 2 && strcmp(argv[1], "--parser") == 0) {
@@ -133,6 +160,7 @@ int main(int argc, char **argv) {
   if (only == NULL || strcmp(only, "libxml2") == 0) {
     bench_parser(&page, UC_PARSER_LIBXML2, "libxml2", seconds);
     bench_pieces(&page, UC_PARSER_LIBXML2, "libxml2", seconds);
+    bench_memory(&page);
   }
   if (only != NULL && strcmp(only, "gumbo") != 0) {
     uc_buf_free(&page);
