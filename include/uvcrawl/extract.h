@@ -27,8 +27,8 @@
  *
  * A fragment-only or empty href ("#top", "") points at the page itself and
  * is returned like any link (the page's own URL); the crawler's seen set
- * drops it. Whitespace and entities in attributes are handled: gumbo decodes
- * entities, url.h strips and removes whitespace.
+ * drops it. Whitespace and entities in attributes are handled: the parser
+ * decodes entities, url.h strips and removes whitespace.
  *
  * Counters: `found` counts every candidate link attribute (the sources above,
  * after the <link rel> filter, before dedup); `skipped` counts candidates
@@ -111,7 +111,7 @@ typedef struct uc_links {
  * @param o         options (borrowed), or NULL for the defaults.
  * @param out       caller storage, zeroed here; on success holds the links
  *                  (free with uc_links_free()).
- * @return 0, UC_ETOODEEP (nesting estimate above max_nesting), UC_EBADURL
+ * @return 0, UC_ETOODEEP (nesting above max_nesting, see there), UC_EBADURL
  *         (page_url is not an absolute http(s) URL), UC_ENOMEM. On error
  *         *out is empty and needs no free.
  */

@@ -11,6 +11,7 @@
  *     ms, mtext), and an HTML "breakout" start tag (<p>, <div>, <a>'s
  *     usual neighbours ...) ends the foreign content as HTML5 does (modes);
  *   - a tag cut by the end of the body is dropped (HTML5's eof-in-tag);
+ *   - a body that starts with an end tag is parsed (start_document);
  *   - the input is made valid UTF-8 first (clean_utf8): invalid bytes and
  *     NULs become U+FFFD as in gumbo, where libxml2 would switch the rest
  *     of the page to Latin-1.
