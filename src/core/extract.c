@@ -160,7 +160,8 @@ int uc_xrules_element(uc_xrules *r, uc_xelem kind, uc_xattr_fn attr, const void 
     rel = attr(elem, "rel");
     return add_ref(r, v, strlen(v), rel != NULL && has_token(rel, "nofollow", false));
   case UC_XE_LINK:
-    if ((v = attr(elem, "href")) == NULL || !link_rel_wanted(attr(elem, "rel"), r->want_stylesheets))
+    if ((v = attr(elem, "href")) == NULL ||
+        !link_rel_wanted(attr(elem, "rel"), r->want_stylesheets))
       return 0;
     return add_ref(r, v, strlen(v), false);
   case UC_XE_FRAME:

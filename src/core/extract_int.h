@@ -58,7 +58,7 @@ struct uc_xref {
   const char *ref; /* borrowed from the parser's tree, or NULL: in copies at off */
   size_t off;
   size_t len;
-  bool nofollow;   /* rel=nofollow on its a/area */
+  bool nofollow; /* rel=nofollow on its a/area */
 };
 
 /* The rules' state for one page. Zero it, then set out, copy and

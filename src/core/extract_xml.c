@@ -126,14 +126,14 @@ struct uc_xml {
   htmlParserCtxtPtr ctxt;
   uc_xrules *rules;
   unsigned max_nesting;
-  unsigned depth;     /* elements open, as the SAX events tell */
+  unsigned depth; /* elements open, as the SAX events tell */
   /* Depths at which the content switched between HTML and foreign (an
    * odd count: foreign now); an entry goes when its element ends. */
   unsigned *modes;
   size_t nmodes, modes_cap;
-  bool started;       /* a byte other than whitespace was fed */
-  bool last;          /* the final feed is being parsed */
-  int rc;             /* the first error; the parser is stopped */
+  bool started;           /* a byte other than whitespace was fed */
+  bool last;              /* the final feed is being parsed */
+  int rc;                 /* the first error; the parser is stopped */
   unsigned char carry[4]; /* an incomplete UTF-8 sequence at the end of a feed */
   size_t ncarry;
 };
@@ -174,9 +174,9 @@ static const char *xml_attr(const void *elem, const char *name) {
 /* HTML5 13.2.6.5: <font> with color, face or size breaks out too. */
 static bool breaks_out(unsigned flags, const xmlChar **atts) {
   return (flags & EL_BREAKOUT) != 0 ||
-         ((flags & EL_FONT) != 0 && (xml_attr(atts, "color") != NULL ||
-                                     xml_attr(atts, "face") != NULL ||
-                                     xml_attr(atts, "size") != NULL));
+         ((flags & EL_FONT) != 0 &&
+          (xml_attr(atts, "color") != NULL || xml_attr(atts, "face") != NULL ||
+           xml_attr(atts, "size") != NULL));
 }
 
 /* Whether the element counts, given the foreign content around it; moves
@@ -264,8 +264,7 @@ int uc_xml_new(struct uc_xml **out, unsigned max_nesting, uc_xrules *r) {
   /* IGNORE_ENC: the bytes are UTF-8 already (the caller converted them);
    * a <meta charset> must not make libxml2 decode them again. */
   htmlCtxtUseOptions(x->ctxt, HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                                  HTML_PARSE_RECOVER | HTML_PARSE_COMPACT |
-                                  HTML_PARSE_IGNORE_ENC);
+                                  HTML_PARSE_RECOVER | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC);
   *out = x;
   return 0;
 }

@@ -81,8 +81,7 @@ static bool stream_wanted(const uc_transfer *t, const char *ct) {
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   const uc_fetch *f = t->fetch;
   return t->cfg->parser == UC_PARSER_LIBXML2 && f->item.kind == UC_KIND_PAGE && status >= 200 &&
-         status < 300 && ct != NULL &&
-         (strncasecmp(ct, "text/html", 9) == 0 || strncasecmp(ct, "application/xhtml+xml", 21) == 0) &&
+         status < 300 && ct != NULL && *ct != '\0' && may_be_html(ct) &&
          (t->cfg->depth < 0 || f->item.depth < t->cfg->depth);
 }
 

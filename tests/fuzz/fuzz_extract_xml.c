@@ -46,8 +46,8 @@ static int extract_in_pieces(const uint8_t *data, size_t size, const uc_extract_
  * test_extract compares them on well-formed pages. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uc_links links;
-  uc_extract_opts opts = {.max_bytes = 1 << 20, .want_stylesheets = size % 2 == 1,
-                          .parser = UC_PARSER_LIBXML2};
+  uc_extract_opts opts = {
+      .max_bytes = 1 << 20, .want_stylesheets = size % 2 == 1, .parser = UC_PARSER_LIBXML2};
   int rc = uc_extract((const char *)data, size, PAGE, &opts, &links);
   if (rc != 0 && rc != UC_ETOODEEP && rc != UC_ENOMEM)
     __builtin_trap();
