@@ -487,8 +487,8 @@ static void test_body_ends_in_end_tag_name(void **state) {
  * ended (uc_extractor_end) before its finish. */
 static void test_fed_in_pieces(void **state) {
   static const char *const pages[] = {
-      "<base href=/b/><a href=x>x</a><link rel=next href=/n><meta http-equiv=refresh "
-      "content='0;url=/r'><iframe src=/f></iframe><a href='/caf\xc3\xa9'>",
+      ("<base href=/b/><a href=x>x</a><link rel=next href=/n><meta http-equiv=refresh "
+       "content='0;url=/r'><iframe src=/f></iframe><a href='/caf\xc3\xa9'>"),
       "<meta name=robots content=nofollow><a href=/a><svg><a href=/s></a></svg>",
       "\xff<a href='/\xe2\x82\xac\xe2\x82'>\xf0\x9f\x98\x80<a href=/z>",
   };
