@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "uvcrawl/extract.h"
+
 /* Limits both engines put on every transfer. */
 #define UC_MAX_HEADER_BYTES (64 * 1024) /* all response headers of one response */
 #define UC_LOW_SPEED_BYTES 256          /* slower than this ... */
@@ -60,6 +62,7 @@ typedef struct uc_config {
   const char *const *deny;   /* ... and none of these */
   size_t n_deny;
   unsigned parse_threads;    /* loop engine: 0 parses on the loop thread */
+  uc_parser parser;          /* --parser: the HTML parser (default gumbo) */
   const char *user_agent;
   bool robots;
   double max_crawl_delay_s;  /* hosts asking more are skipped */

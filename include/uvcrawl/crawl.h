@@ -67,6 +67,11 @@ typedef struct uc_fetch_result {
   /* --warc: the exchange as it went over the wire, NULL when none was
    * captured or no complete response came (sinks keep it). */
   const uc_exchange *exchange;
+  /* --parser libxml2: the page's body was fed to this extractor as it
+   * arrived and is not held (body_len is 0 or its first bytes only);
+   * uc_crawl_parse() finishes it. Borrowed from the engine's transfer.
+   * NULL: parse body. */
+  uc_extractor *extractor;
 } uc_fetch_result;
 
 /**
@@ -184,11 +189,13 @@ int uc_crawl_next(uc_crawl *c, uint64_t now_ms, uc_fetch **out, uint64_t *wake_m
 bool uc_crawl_wants_parse(const uc_crawl *c, const uc_fetch *f, const uc_fetch_result *r);
 
 /**
- * Parse the body for links. Pure: touches only its arguments, so it may run
- * on a worker thread while the crawl is used elsewhere.
+ * Parse the body for links with the configured parser (cfg->parser). Pure:
+ * reads only the crawl's configuration and its other arguments, so it may
+ * run on a worker thread while the crawl is used elsewhere.
  * @return 0 or UC_ENOMEM (a malformed page is not an error: rc says so).
  */
-int uc_crawl_parse(const uc_fetch *f, const uc_fetch_result *r, uc_parsed *out);
+int uc_crawl_parse(const uc_crawl *c, const uc_fetch *f, const uc_fetch_result *r,
+                   uc_parsed *out);
 
 /** Free a parse result's links; the struct itself is caller storage. */
 void uc_parsed_free(uc_parsed *p);

@@ -304,6 +304,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   uc_sitemap_global_init(); /* libxml2, before any parse thread */
+  uc_extract_global_init();
   uc_stats stats;
   memset(&stats, 0, sizeof stats);
   const char *engine = cfg->engine == UC_ENGINE_THREADS ? "threads" : "loop";

@@ -33,6 +33,8 @@ enum {
   OPT_WARC, OPT_WARC_MAX_SIZE, OPT_WARC_DEDUP, OPT_WARC_CDX,
   /* issue 12: agents sharing a crawl through Redis */
   OPT_CLUSTER, OPT_AGENT, OPT_AGENTS, OPT_STOP,
+  /* issue 13: the HTML parser */
+  OPT_PARSER,
 };
 
 static const struct option long_options[] = {
@@ -48,6 +50,7 @@ static const struct option long_options[] = {
     {"allow", required_argument, NULL, OPT_ALLOW},
     {"deny", required_argument, NULL, OPT_DENY},
     {"parse-threads", required_argument, NULL, OPT_PARSE_THREADS},
+    {"parser", required_argument, NULL, OPT_PARSER},
     {"user-agent", required_argument, NULL, OPT_USER_AGENT},
     {"robots", required_argument, NULL, OPT_ROBOTS},
     {"max-crawl-delay", required_argument, NULL, OPT_MAX_CRAWL_DELAY},
@@ -121,6 +124,8 @@ void cli_usage(FILE *f) {
       "  --parse-threads N         loop engine: parse HTML on N pool threads [0-128]\n"
       "                            (default: one per core; 0 = inline, the default on\n"
       "                            a single core)\n"
+      "  --parser gumbo|libxml2    the HTML parser that finds links (default gumbo,\n"
+      "                            HTML5-exact; libxml2: faster, docs/parsers.md)\n"
       "  --seen mutex|lockfree     threads engine: the visited set (default mutex)\n"
       "  --sync pthread|futex      threads engine: pthreads' locks or the hand-built\n"
       "                            futex ones (default pthread)\n"
@@ -496,6 +501,14 @@ static int apply(cli_options *o, int opt, const char *arg, const char *name) {
     return push_str(&o->allow, &o->n_allow, arg);
   case OPT_DENY:
     return push_str(&o->deny, &o->n_deny, arg);
+  case OPT_PARSER:
+    if (strcmp(arg, "gumbo") == 0)
+      cfg->parser = UC_PARSER_GUMBO;
+    else if (strcmp(arg, "libxml2") == 0)
+      cfg->parser = UC_PARSER_LIBXML2;
+    else
+      return complain("bad value for %s: '%s' (gumbo or libxml2)", name, arg), -1;
+    return 0;
   case OPT_PARSE_THREADS:
     if (parse_uint(name, arg, 0, 128, &u) != 0)
       return -1;

@@ -959,7 +959,7 @@ static bool is_html(const char *content_type, const char *body, size_t len) {
 bool uc_crawl_wants_parse(const uc_crawl *c, const uc_fetch *f, const uc_fetch_result *r) {
   bool sitemap = KIND_OF(f->item.kind) == UC_KIND_SITEMAP;
   return (KIND_OF(f->item.kind) == UC_KIND_PAGE || sitemap) && r->fail == UC_FAIL_NONE &&
-         r->status >= 200 && r->status < 300 && r->body_len > 0 &&
+         r->status >= 200 && r->status < 300 && (r->body_len > 0 || r->extractor != NULL) &&
          (c->cfg->depth < 0 || f->item.depth < c->cfg->depth) &&
          (sitemap || is_html(r->content_type, r->body, r->body_len));
 }
@@ -980,18 +980,25 @@ static int parse_sitemap(const uc_fetch *f, const uc_fetch_result *r, uc_parsed 
   return 0;
 }
 
-int uc_crawl_parse(const uc_fetch *f, const uc_fetch_result *r, uc_parsed *out) {
+int uc_crawl_parse(const uc_crawl *c, const uc_fetch *f, const uc_fetch_result *r,
+                   uc_parsed *out) {
   memset(out, 0, sizeof *out);
   if (KIND_OF(f->item.kind) == UC_KIND_SITEMAP)
     return parse_sitemap(f, r, out);
+  if (r->extractor != NULL) { /* the body went to the parser as it came */
+    out->parsed = true;
+    out->rc = uc_extractor_finish(r->extractor, &out->links);
+    return out->rc == UC_ENOMEM ? UC_ENOMEM : 0;
+  }
   const char *base = r->final_url != NULL ? r->final_url : f->item.url;
   char *utf8 = NULL;
   size_t utf8_len = 0;
   if (uc_charset_to_utf8(r->content_type, r->body, r->body_len, &utf8, &utf8_len) != 0)
     return UC_ENOMEM;
   out->parsed = true;
-  out->rc = utf8 != NULL ? uc_extract(utf8, utf8_len, base, NULL, &out->links)
-                         : uc_extract(r->body, r->body_len, base, NULL, &out->links);
+  uc_extract_opts opts = {.parser = c->cfg->parser};
+  out->rc = utf8 != NULL ? uc_extract(utf8, utf8_len, base, &opts, &out->links)
+                         : uc_extract(r->body, r->body_len, base, &opts, &out->links);
   free(utf8);
   return out->rc == UC_ENOMEM ? UC_ENOMEM : 0;
 }
@@ -1232,7 +1239,7 @@ int uc_crawl_complete(uc_crawl *c, uc_fetch *f, const uc_fetch_result *r, uc_par
   }
   if (parsed != NULL && parsed->parsed) {
     c->stats.parsed++;
-    c->stats.parse_bytes += r->body_len;
+    c->stats.parse_bytes += r->extractor != NULL ? r->bytes : r->body_len;
     c->stats.parse_ns += parse_ns;
   }
   /* One store group a completion: a page's record state and the links it

@@ -10,7 +10,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include "uvcrawl/charset.h"
 #include "uvcrawl/error.h"
+#include "uvcrawl/extract.h"
 #include "uvcrawl/policy.h"
 #include "uvcrawl/robots.h"
 #include "uvcrawl/sitemap.h"
@@ -70,6 +72,60 @@ static uint64_t body_bound(const uc_transfer *t) {
   return t->cfg->max_body;
 }
 
+/* Whether this response's body may be fed to the extractor as it arrives
+ * (transfer.h): --parser libxml2, a page (not robots.txt or a sitemap)
+ * with a 2xx status and an HTML Content-Type (not sniffed), at a depth
+ * whose links are wanted; the same conditions as uc_crawl_wants_parse(). */
+static bool stream_wanted(const uc_transfer *t, const char *ct) {
+  long status = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  const uc_fetch *f = t->fetch;
+  return t->cfg->parser == UC_PARSER_LIBXML2 && f->item.kind == UC_KIND_PAGE && status >= 200 &&
+         status < 300 && ct != NULL && *ct != '\0' && may_be_html(ct) &&
+         (t->cfg->depth < 0 || f->item.depth < t->cfg->depth);
+}
+
+/*
+ * The first bytes of a candidate page are here (or its whole body): stream
+ * it if it is UTF-8 (uc_charset_to_utf8 would keep it as it is: the same
+ * decision as the parse of a held body, made on the prescan window), feed
+ * what is held and hold no more. Another encoding: hold the body whole.
+ * False when out of memory.
+ */
+static bool start_stream(uc_transfer *t) {
+  const char *ct = NULL;
+  char *utf8 = NULL;
+  size_t utf8_len;
+  t->may_stream = false;
+  curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
+  if (uc_charset_to_utf8(ct, t->body.data, t->body.len, &utf8, &utf8_len) != 0)
+    return false;
+  if (utf8 != NULL) {
+    free(utf8);
+    return true;
+  }
+  uc_extract_opts o = {.parser = UC_PARSER_LIBXML2};
+  if (uc_extractor_new(&t->extractor, t->fetch->item.url, &o) == UC_ENOMEM)
+    return false; /* Note: a bad URL (never queued) falls back to holding */
+  if (t->extractor != NULL) {
+    uc_extractor_feed(t->extractor, t->body.data, t->body.len); /* errors: at finish */
+    uc_buf_free(&t->body); /* the point: no body held per transfer */
+    t->keep_body = false;
+  }
+  return true;
+}
+
+/* Keep or stream `part` bytes of a page's body. False: out of memory. */
+static bool take_body(uc_transfer *t, const char *data, size_t part) {
+  if (t->extractor != NULL) {
+    uc_extractor_feed(t->extractor, data, part);
+    return true;
+  }
+  if (t->keep_body && uc_buf_append(&t->body, data, part) != 0)
+    return false;
+  return !t->may_stream || t->body.len < UC_CHARSET_PRESCAN || start_stream(t);
+}
+
 /* CURLOPT_WRITEFUNCTION: keep the body while it may be parsed, and cut it
  * at its bound: --max-body for a page, UC_ROBOTS_MAX_BYTES for a robots.txt
  * whatever --max-body says (RFC 9309 2.5). What arrived up to the bound is
@@ -91,13 +147,14 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userp) {
     const char *ct = NULL;
     curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
     t->keep_body = robots || sitemap || may_be_html(ct);
+    t->may_stream = t->keep_body && stream_wanted(t, ct);
     if (!robots && !sitemap && !type_wanted(t)) {
       t->type_rejected = true; /* --accept/--reject: stop before the body */
       return 0;
     }
   }
   size_t part = t->bytes + n > bound ? (size_t)(bound - t->bytes) : n;
-  if (t->keep_body && uc_buf_append(&t->body, data, part) != 0) {
+  if (!take_body(t, data, part)) {
     t->out_of_memory = true;
     return 0;
   }
@@ -499,6 +556,12 @@ void uc_transfer_collect(uc_transfer *t, CURLcode curl_code, double fetch_ms,
   r->retry_after_s = retry_after > 0 ? (double)retry_after : -1.0;
   r->body = t->body.data;
   r->body_len = t->body.len;
+  r->extractor = t->extractor;
+  /* The parser context is freed here, on the engine's thread, not once
+   * the parse step has run: a page waiting for a pool thread keeps only
+   * the references found. */
+  if (t->extractor != NULL)
+    uc_extractor_end(t->extractor);
   r->bytes = t->bytes;
   r->fetch_ms = fetch_ms;
   if (r->fail == UC_FAIL_NONE && status == 0)
@@ -617,6 +680,9 @@ void uc_transfer_reset(uc_transfer *t, bool keep_buffer) {
   t->header_bytes = 0;
   t->keep_body = t->truncated = t->headers_too_big = t->out_of_memory = false;
   t->type_rejected = false;
+  t->may_stream = false;
+  uc_extractor_free(t->extractor);
+  t->extractor = NULL;
   t->fetch = NULL;
 }
 

@@ -64,6 +64,13 @@ typedef struct uc_transfer {
   bool zs_on, zs_done;
   bool bad_encoding;        /* the body does not decode */
   bool body_started;        /* write_cb has seen this response's first byte */
+  /* --parser libxml2, without --warc: an HTML page's body goes to the
+   * extractor as it arrives instead of being held whole (streaming). Its
+   * first UC_CHARSET_PRESCAN bytes wait in body until the charset is
+   * known: a page in another encoding than UTF-8 is held and converted as
+   * before. */
+  bool may_stream;          /* a candidate: 2xx text/html page whose links are wanted */
+  uc_extractor *extractor;  /* owned: streaming started */
   int64_t wall_ms;          /* when the last request was sent */
   char ip[64];              /* of the connection the last response came on */
   uc_buf uri;               /* owned: the URL of the last request */

@@ -375,7 +375,7 @@ static void parse_work_cb(uv_work_t *w) {
     x->tr.parse_tid = (uint64_t)gettid();
   }
   /* Only the body and fetch this transfer owns are touched here. */
-  x->parse_rc = uc_crawl_parse(x->fetch, &x->result, &x->parsed);
+  x->parse_rc = uc_crawl_parse(x->eng->crawl, x->fetch, &x->result, &x->parsed);
   x->parse_ns = uv_hrtime() - t0;
 }
 

@@ -169,7 +169,7 @@ static int work_on(thr_worker *w, thr_job *job, uc_fetch_result *r, uc_parsed *p
   w->tr.parse_start_ns = t0;
   /* A parse that runs out of memory lost the page's links: fatal, as in
    * the loop engine (the page is still recorded). */
-  rc = uc_crawl_parse(job->fetch, r, parsed);
+  rc = uc_crawl_parse(eng->crawl, job->fetch, r, parsed);
   *parse_ns = thr_now_ns() - t0;
   return rc != 0 ? rc : uc_crawl_prefilter(eng->crawl, job->fetch, parsed);
 }

@@ -3,9 +3,13 @@
  * next to gumbo_parse alone (parse + destroy, max_errors = 0) on the same
  * bytes, so that the adapter's own cost (pre-scan, walk, URL resolution,
  * dedup) is visible. CPU time of the process, about 2 s per measurement.
+ * With libxml2 (issue 13), also the page fed in 1,460-byte pieces, as
+ * bytes arrive from the network, and the heap an extractor holds while a
+ * transfer streams into it (mallinfo2 over 1,000 extractors).
  *
- *   bench_extract [seconds]
+ *   bench_extract [--parser gumbo|libxml2] [seconds]   (default: both)
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,31 +68,107 @@ static void build_page(uc_buf *b) {
                  "</body></html>\n");
 }
 
-int main(int argc, char **argv) {
-  double seconds = argc > 1 ? atof(argv[1]) : 2.0;
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  uc_buf page = UC_BUF_INIT;
-  build_page(&page);
+static void report(const char *what, size_t len, long n, double t) {
+  printf("%-28s %7.1f MB/s  %8.1f us/page  (%ld pages, %.2f s CPU)\n", what,
+         (double)len * (double)n / t / 1e6, t / (double)n * 1e6, n, t);
+}
 
+/* uc_extract() with one parser, in a loop for `seconds` of CPU. */
+static void bench_parser(const uc_buf *page, uc_parser parser, const char *name, double seconds) {
+  uc_extract_opts o = {.parser = parser};
   uc_links l;
-  if (uc_extract(page.data, page.len, PAGE_URL, NULL, &l) != 0) {
+  if (uc_extract(page->data, page->len, PAGE_URL, &o, &l) != 0) {
     fprintf(stderr, "uc_extract failed\n");
-    return 1;
+    exit(1);
   }
-  printf("page: %zu bytes, %zu links found, %zu kept, %zu skipped\n", page.len, l.found, l.count,
-         l.skipped);
+  printf("%s: %zu links found, %zu kept, %zu skipped\n", name, l.found, l.count, l.skipped);
   uc_links_free(&l);
-
   long n = 0;
   double t0 = cpu_now(), t;
   do {
     for (int i = 0; i < 100; i++, n++) {
-      uc_extract(page.data, page.len, PAGE_URL, NULL, &l);
+      uc_extract(page->data, page->len, PAGE_URL, &o, &l);
       uc_links_free(&l);
     }
   } while ((t = cpu_now() - t0) < seconds);
-  printf("uc_extract:         %8.1f MB/s  %8.1f us/page  (%ld pages, %.2f s CPU)\n",
-         (double)page.len * n / t / 1e6, t / n * 1e6, n, t);
+  char what[64];
+  snprintf(what, sizeof what, "uc_extract %s:", name);
+  report(what, page->len, n, t);
+}
+
+/* The extractor fed in pieces of a TCP segment's payload. */
+static void bench_pieces(const uc_buf *page, uc_parser parser, const char *name, double seconds) {
+  uc_extract_opts o = {.parser = parser};
+  long n = 0;
+  double t0 = cpu_now(), t;
+  do {
+    for (int i = 0; i < 100; i++, n++) {
+      uc_extractor *x;
+      uc_links l;
+      uc_extractor_new(&x, PAGE_URL, &o);
+      for (size_t at = 0; at < page->len; at += 1460)
+        uc_extractor_feed(x, page->data + at, page->len - at < 1460 ? page->len - at : 1460);
+      uc_extractor_finish(x, &l);
+      uc_extractor_free(x);
+      uc_links_free(&l);
+    }
+  } while ((t = cpu_now() - t0) < seconds);
+  char what[64];
+  snprintf(what, sizeof what, "%s fed by 1460 B:", name);
+  report(what, page->len, n, t);
+}
+
+/* Heap bytes per extractor with `fed` bytes of the page fed (and ended). */
+static double held_kb(const uc_buf *page, size_t fed, bool end) {
+  enum { N = 1000 };
+  static uc_extractor *x[N];
+  uc_extract_opts o = {.parser = UC_PARSER_LIBXML2};
+  struct mallinfo2 before = mallinfo2();
+  for (int i = 0; i < N; i++) {
+    uc_extractor_new(&x[i], PAGE_URL, &o);
+    uc_extractor_feed(x[i], page->data, fed);
+    if (end)
+      uc_extractor_end(x[i]);
+  }
+  struct mallinfo2 after = mallinfo2();
+  for (int i = 0; i < N; i++)
+    uc_extractor_free(x[i]);
+  return ((double)after.uordblks - (double)before.uordblks) / N / 1024;
+}
+
+static void bench_memory(const uc_buf *page) {
+  printf("libxml2 extractor held: %.1f KB empty, %.1f KB after 1 KB, %.1f KB after the "
+         "page, %.1f KB once ended\n",
+         held_kb(page, 0, false), held_kb(page, 1024, false), held_kb(page, page->len, false),
+         held_kb(page, page->len, true));
+}
+
+int main(int argc, char **argv) {
+  const char *only = NULL;
+  if (argc > 2 && strcmp(argv[1], "--parser") == 0) {
+    only = argv[2];
+    argc -= 2, argv += 2;
+  }
+  double seconds = argc > 1 ? atof(argv[1]) : 2.0;
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  uc_extract_global_init();
+  uc_buf page = UC_BUF_INIT;
+  build_page(&page);
+  printf("page: %zu bytes\n", page.len);
+  if (only == NULL || strcmp(only, "gumbo") == 0)
+    bench_parser(&page, UC_PARSER_GUMBO, "gumbo", seconds);
+  if (only == NULL || strcmp(only, "libxml2") == 0) {
+    bench_parser(&page, UC_PARSER_LIBXML2, "libxml2", seconds);
+    bench_pieces(&page, UC_PARSER_LIBXML2, "libxml2", seconds);
+    bench_memory(&page);
+  }
+  if (only != NULL && strcmp(only, "gumbo") != 0) {
+    uc_buf_free(&page);
+    curl_global_cleanup();
+    return 0;
+  }
+  long n;
+  double t0, t;
 
   GumboOptions opts = kGumboDefaultOptions;
   opts.max_errors = 0;
@@ -100,8 +180,7 @@ int main(int argc, char **argv) {
       gumbo_destroy_output(&opts, out);
     }
   } while ((t = cpu_now() - t0) < seconds);
-  printf("gumbo parse+destroy: %7.1f MB/s  %8.1f us/page  (%ld pages, %.2f s CPU)\n",
-         (double)page.len * n / t / 1e6, t / n * 1e6, n, t);
+  report("gumbo parse+destroy:", page.len, n, t);
 
   uc_buf_free(&page);
   curl_global_cleanup();

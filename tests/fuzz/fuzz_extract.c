@@ -6,6 +6,8 @@
 #include "uvcrawl/error.h"
 #include "uvcrawl/extract.h"
 
+#include "fuzz_links.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Any body parses or is refused for nesting; every link returned is an
@@ -18,14 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     __builtin_trap();
   if (rc != 0)
     return 0;
-  for (size_t i = 0; i < links.count; i++) {
-    const char *u = links.urls[i];
-    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
-      __builtin_trap();
-    for (size_t j = 0; j < i && links.count < 64; j++)
-      if (strcmp(u, links.urls[j]) == 0)
-        __builtin_trap();
-  }
+  fuzz_check_links(&links);
   uc_links_free(&links);
   return 0;
 }

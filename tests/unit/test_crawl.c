@@ -107,7 +107,7 @@ static void reply(harness *h, uc_fetch *f, int status, const char *body, uint64_
   memset(&parsed, 0, sizeof parsed);
   uc_parsed *p = NULL;
   if (uc_crawl_wants_parse(h->crawl, f, &r)) {
-    assert_int_equal(uc_crawl_parse(f, &r, &parsed), 0);
+    assert_int_equal(uc_crawl_parse(h->crawl, f, &r, &parsed), 0);
     p = &parsed;
   }
   assert_int_equal(uc_crawl_complete(h->crawl, f, &r, p, 0, now), 0);
@@ -480,7 +480,7 @@ static void test_prefilter(void **state) {
   uc_fetch_result r = {.status = 200, .content_type = "text/html", .body = body,
                        .body_len = strlen(body), .retry_after_s = -1};
   uc_parsed parsed;
-  assert_int_equal(uc_crawl_parse(f, &r, &parsed), 0);
+  assert_int_equal(uc_crawl_parse(h.crawl, f, &r, &parsed), 0);
   assert_int_equal(uc_crawl_prefilter(h.crawl, f, &parsed), 0);
   /* /2 accepted; other.test kept after it for the crawl's own thread,
    * which alone sees hosts that seeds redirected to; each with its parts. */

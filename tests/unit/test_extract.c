@@ -1,4 +1,8 @@
-/* test_extract.c - unit tests for extract.c: link sources, filters, limits. */
+/*
+ * test_extract.c - unit tests for extract: link sources, filters, limits.
+ * Every case runs for both parsers (main() runs the group twice); the few
+ * whose result is a parser's own are marked where they are, with why.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +24,17 @@
 
 #define PAGE "http://ex.com/dir/page.html"
 #define MAX_URLS 8
+
+/* The parser of the group being run. */
+static uc_parser parser;
+
+/* extract() with the group's parser. */
+static int extract(const char *html, size_t len, const char *page_url, const uc_extract_opts *o,
+                   uc_links *out) {
+  uc_extract_opts with = o != NULL ? *o : (uc_extract_opts){0};
+  with.parser = parser;
+  return uc_extract(html, len, page_url, &with, out);
+}
 
 struct extract_case {
   const char *name;
@@ -44,7 +59,7 @@ static void run_cases(const struct extract_case *cases, size_t ncases, const uc_
   for (size_t i = 0; i < ncases; i++) {
     const struct extract_case *c = &cases[i];
     uc_links l;
-    int rc = uc_extract(c->html, strlen(c->html), PAGE, o, &l);
+    int rc = extract(c->html, strlen(c->html), PAGE, o, &l);
     if (rc != 0)
       fail_msg("%s: %s", c->name, uc_errname(rc));
     check_links(c->name, &l, c->urls);
@@ -154,40 +169,40 @@ static void test_nofollow(void **state) {
   uc_links l;
   uc_extract_opts follow = {.ignore_nofollow = true};
 
-  assert_int_equal(uc_extract(rel, strlen(rel), PAGE, NULL, &l), 0);
+  assert_int_equal(extract(rel, strlen(rel), PAGE, NULL, &l), 0);
   check_links("rel", &l, (const char *[]){"http://ex.com/d", NULL});
   assert_int_equal(l.found, 4);
   assert_int_equal(l.skipped, 3);
   assert_false(l.nofollow);
   uc_links_free(&l);
-  assert_int_equal(uc_extract(rel, strlen(rel), PAGE, &follow, &l), 0);
+  assert_int_equal(extract(rel, strlen(rel), PAGE, &follow, &l), 0);
   check_links("rel ignored", &l,
               (const char *[]){"http://ex.com/a", "http://ex.com/b", "http://ex.com/c",
                                "http://ex.com/d", NULL});
   assert_int_equal(l.skipped, 0);
   uc_links_free(&l);
 
-  assert_int_equal(uc_extract(meta, strlen(meta), PAGE, NULL, &l), 0);
+  assert_int_equal(extract(meta, strlen(meta), PAGE, NULL, &l), 0);
   assert_int_equal(l.count, 0);
   assert_int_equal(l.found, 2);
   assert_int_equal(l.skipped, 2);
   assert_true(l.nofollow);
   assert_true(l.noindex);
   uc_links_free(&l);
-  assert_int_equal(uc_extract(meta, strlen(meta), PAGE, &follow, &l), 0);
+  assert_int_equal(extract(meta, strlen(meta), PAGE, &follow, &l), 0);
   check_links("meta ignored", &l, (const char *[]){"http://ex.com/a", "http://ex.com/b", NULL});
   assert_true(l.nofollow);
   uc_links_free(&l);
 
-  assert_int_equal(uc_extract(none, strlen(none), PAGE, NULL, &l), 0);
+  assert_int_equal(extract(none, strlen(none), PAGE, NULL, &l), 0);
   assert_int_equal(l.count, 0);
   assert_true(l.nofollow && l.noindex);
   uc_links_free(&l);
-  assert_int_equal(uc_extract(index, strlen(index), PAGE, NULL, &l), 0);
+  assert_int_equal(extract(index, strlen(index), PAGE, NULL, &l), 0);
   assert_int_equal(l.count, 1);
   assert_false(l.nofollow || l.noindex);
   uc_links_free(&l);
-  assert_int_equal(uc_extract(other, strlen(other), PAGE, NULL, &l), 0);
+  assert_int_equal(extract(other, strlen(other), PAGE, NULL, &l), 0);
   assert_int_equal(l.count, 1);
   assert_false(l.nofollow);
   uc_links_free(&l);
@@ -244,7 +259,7 @@ static void test_many_links(void **state) {
   for (int i = 0; i < 3000; i++)
     assert_int_equal(uc_buf_printf(&html, "<a href=/p%d>%d</a><a href=/p%d>\n", i, i, i / 2), 0);
   uc_links l;
-  assert_int_equal(uc_extract(html.data, html.len, PAGE, NULL, &l), 0);
+  assert_int_equal(extract(html.data, html.len, PAGE, NULL, &l), 0);
   assert_int_equal(l.count, 3000);
   assert_int_equal(l.found, 6000);
   assert_string_equal(l.urls[0], "http://ex.com/p0");
@@ -276,13 +291,13 @@ static void test_malformed_html(void **state) {
   /* NUL bytes inside the buffer */
   static const char nul[] = "<a href=/n1>\0</a><a href='/n\0x'>\0<a href=/n3>";
   uc_links l;
-  assert_int_equal(uc_extract(nul, sizeof nul - 1, PAGE, NULL, &l), 0);
+  assert_int_equal(extract(nul, sizeof nul - 1, PAGE, NULL, &l), 0);
   check_links("nul", &l,
               (const char *[]){"http://ex.com/n1", "http://ex.com/n%EF%BF%BDx", "http://ex.com/n3",
                                NULL});
   uc_links_free(&l);
   /* NULL with length 0 */
-  assert_int_equal(uc_extract(NULL, 0, PAGE, NULL, &l), 0);
+  assert_int_equal(extract(NULL, 0, PAGE, NULL, &l), 0);
   assert_int_equal(l.count, 0);
   uc_links_free(&l);
 }
@@ -293,7 +308,7 @@ static void test_bad_page_url(void **state) {
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     uc_links l;
     memset(&l, 0x5a, sizeof l);
-    assert_int_equal(uc_extract(html, sizeof html - 1, bad[i], NULL, &l), UC_EBADURL);
+    assert_int_equal(extract(html, sizeof html - 1, bad[i], NULL, &l), UC_EBADURL);
     assert_null(l.urls);
     assert_int_equal(l.count, 0);
     uc_links_free(&l);
@@ -319,7 +334,7 @@ static void test_deep_nesting(void **state) {
   /* 100,000 nested divs: refused quickly, without parsing */
   char *deep = repeat_tag("<div>", 100000, "<a href=/deep>");
   double t0 = cpu_seconds();
-  assert_int_equal(uc_extract(deep, strlen(deep), PAGE, NULL, &l), UC_ETOODEEP);
+  assert_int_equal(extract(deep, strlen(deep), PAGE, NULL, &l), UC_ETOODEEP);
   assert_true(cpu_seconds() - t0 < 0.5);
   assert_null(l.urls);
   free(deep);
@@ -327,17 +342,23 @@ static void test_deep_nesting(void **state) {
   static const char *const shapes[] = {"<b>", "<x-el>", "<div/>", "<svg><g>", "<table><tr><td>",
                                        "<ul><li>"};
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    /* Note: libxml2 honours "/>" on any element (HTML5 only on void and
+     * foreign ones), so for it "<div/>" repeated is flat, not deep. */
+    if (parser == UC_PARSER_LIBXML2 && strcmp(shapes[i], "<div/>") == 0)
+      continue;
     deep = repeat_tag(shapes[i], 20000, "");
-    assert_int_equal(uc_extract(deep, strlen(deep), PAGE, NULL, &l), UC_ETOODEEP);
+    int rc = extract(deep, strlen(deep), PAGE, NULL, &l);
+    if (rc != UC_ETOODEEP)
+      fail_msg("deep shape \"%s\": %s", shapes[i], uc_errname(rc));
     free(deep);
   }
   /* the limit is an option */
   char *d300 = repeat_tag("<div>", 300, "<a href=/ok>");
-  assert_int_equal(uc_extract(d300, strlen(d300), PAGE, NULL, &l), 0);
+  assert_int_equal(extract(d300, strlen(d300), PAGE, NULL, &l), 0);
   assert_int_equal(l.count, 1);
   uc_links_free(&l);
   uc_extract_opts o = {.max_nesting = 100};
-  assert_int_equal(uc_extract(d300, strlen(d300), PAGE, &o, &l), UC_ETOODEEP);
+  assert_int_equal(extract(d300, strlen(d300), PAGE, &o, &l), UC_ETOODEEP);
   free(d300);
   /* long flat pages with implied end tags and void elements are not deep */
   static const char *const flat[] = {"<p>text", "<li>item", "<tr><td>a<td>b", "<br><img src=x>",
@@ -345,8 +366,12 @@ static void test_deep_nesting(void **state) {
                                      "<svg><path d='M0'/></svg>", "<script>if(a<b)x='<div>'</script>",
                                      "<!-- <div> -->", "<textarea><div></textarea>"};
   for (size_t i = 0; i < sizeof flat / sizeof flat[0]; i++) {
+    /* Note: libxml2 parses markup inside a textarea, and its </textarea>
+     * cannot close the <div> opened there: each repetition nests. */
+    if (parser == UC_PARSER_LIBXML2 && strstr(flat[i], "<textarea>") != NULL)
+      continue;
     char *wide = repeat_tag(flat[i], 5000, "<a href=/wide>");
-    if (uc_extract(wide, strlen(wide), PAGE, NULL, &l) != 0)
+    if (extract(wide, strlen(wide), PAGE, NULL, &l) != 0)
       fail_msg("flat shape \"%s\" refused", flat[i]);
     assert_int_equal(l.count, 1);
     uc_links_free(&l);
@@ -359,16 +384,16 @@ static void test_truncated(void **state) {
   uc_links l;
   /* cut inside the second tag: the first link only */
   uc_extract_opts o = {.max_bytes = 25};
-  assert_int_equal(uc_extract(html, sizeof html - 1, PAGE, &o, &l), 0);
+  assert_int_equal(extract(html, sizeof html - 1, PAGE, &o, &l), 0);
   check_links("truncated", &l, (const char *[]){"http://ex.com/one", NULL});
   uc_links_free(&l);
   /* cut inside an attribute value: gumbo ends the tag at EOF */
   o.max_bytes = 30;
-  assert_int_equal(uc_extract(html, sizeof html - 1, PAGE, &o, &l), 0);
+  assert_int_equal(extract(html, sizeof html - 1, PAGE, &o, &l), 0);
   assert_true(l.count >= 1);
   uc_links_free(&l);
   /* a body that just stops */
-  assert_int_equal(uc_extract(html, 10, PAGE, NULL, &l), 0);
+  assert_int_equal(extract(html, 10, PAGE, NULL, &l), 0);
   uc_links_free(&l);
 }
 
@@ -388,7 +413,7 @@ static void test_random_bytes(void **state) {
       assert_int_equal(uc_buf_puts(&b, pieces[(seed >> 16) % (sizeof pieces / sizeof pieces[0])]), 0);
     }
     uc_links l;
-    int rc = uc_extract(b.data, b.len, PAGE, NULL, &l);
+    int rc = extract(b.data, b.len, PAGE, NULL, &l);
     assert_true(rc == 0 || rc == UC_ETOODEEP);
     for (size_t k = 0; k < l.count; k++)
       assert_true(strncmp(l.urls[k], "http", 4) == 0);
@@ -445,7 +470,7 @@ static void test_body_ends_in_end_tag_name(void **state) {
     size_t len = strlen(c->html);
     char *body = guarded_copy(c->html, len);
     uc_links l;
-    int rc = uc_extract(body, len, PAGE, NULL, &l);
+    int rc = extract(body, len, PAGE, NULL, &l);
     if (rc != 0)
       fail_msg("%s: %s", c->name, uc_errname(rc));
     check_links(c->name, &l, c->urls);
@@ -457,8 +482,52 @@ static void test_body_ends_in_end_tag_name(void **state) {
   }
 }
 
+/* Fed in pieces of every size (even inside a tag or a UTF-8 sequence),
+ * an extractor gives what one uc_extract() call gives, also when it was
+ * ended (uc_extractor_end) before its finish. */
+static void test_fed_in_pieces(void **state) {
+  static const char *const pages[] = {
+      ("<base href=/b/><a href=x>x</a><link rel=next href=/n><meta http-equiv=refresh "
+       "content='0;url=/r'><iframe src=/f></iframe><a href='/caf\xc3\xa9'>"),
+      "<meta name=robots content=nofollow><a href=/a><svg><a href=/s></a></svg>",
+      "\xff<a href='/\xe2\x82\xac\xe2\x82'>\xf0\x9f\x98\x80<a href=/z>",
+  };
+  uc_extract_opts o = {.parser = parser};
+  for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+    size_t len = strlen(pages[i]);
+    uc_links want;
+    assert_int_equal(uc_extract(pages[i], len, PAGE, &o, &want), 0);
+    assert_true(want.count < MAX_URLS);
+    const char *urls[MAX_URLS] = {NULL};
+    for (size_t k = 0; k < want.count; k++)
+      urls[k] = want.urls[k];
+    for (size_t piece = 1; piece <= len; piece++) {
+      uc_extractor *x;
+      assert_int_equal(uc_extractor_new(&x, PAGE, &o), 0);
+      for (size_t at = 0; at < len; at += piece)
+        assert_int_equal(uc_extractor_feed(x, pages[i] + at, at + piece < len ? piece : len - at),
+                         0);
+      if (piece % 2 == 1) { /* ended first: the parse done, then a feed ignored */
+        assert_int_equal(uc_extractor_end(x), 0);
+        assert_int_equal(uc_extractor_feed(x, "<a href=/late>", 14), 0);
+      }
+      uc_links got;
+      assert_int_equal(uc_extractor_finish(x, &got), 0);
+      uc_extractor_free(x);
+      char name[64];
+      snprintf(name, sizeof name, "page %zu in pieces of %zu", i, piece);
+      check_links(name, &got, urls);
+      assert_int_equal(got.found, want.found);
+      assert_int_equal(got.skipped, want.skipped);
+      uc_links_free(&got);
+    }
+    uc_links_free(&want);
+  }
+}
+
 int main(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  uc_extract_global_init();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sources),
       cmocka_unit_test(test_want_stylesheets),
@@ -475,8 +544,12 @@ int main(void) {
       cmocka_unit_test(test_truncated),
       cmocka_unit_test(test_random_bytes),
       cmocka_unit_test(test_body_ends_in_end_tag_name),
+      cmocka_unit_test(test_fed_in_pieces),
   };
-  int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  parser = UC_PARSER_GUMBO;
+  int failed = cmocka_run_group_tests_name("gumbo", tests, NULL, NULL);
+  parser = UC_PARSER_LIBXML2;
+  failed += cmocka_run_group_tests_name("libxml2", tests, NULL, NULL);
   curl_global_cleanup();
   return failed;
 }
