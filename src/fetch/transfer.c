@@ -19,6 +19,14 @@
 
 #define KEEP_BUFFER_MAX (1u << 20) /* a reused body buffer is kept up to this size */
 
+/* Above this -c, curl's receive buffer is SMALL_RECV_BUFFER bytes instead
+ * of its 16 KB: at thousands in flight that buffer (one per easy handle)
+ * is most of a transfer's memory, and a smaller one costs only a few more
+ * reads of a large body (docs/benchmarks.md, issue 13: memory per
+ * transfer at 10,000 in flight). */
+#define SMALL_RECV_ABOVE 1000u
+#define SMALL_RECV_BUFFER 4096L
+
 #if LIBCURL_VERSION_NUM >= 0x080600
 #define TOO_LARGE CURLE_TOO_LARGE
 #else
@@ -405,6 +413,8 @@ static CURLcode set_options(uc_transfer *t, CURL *e, const uc_config *cfg, const
   SET(CURLOPT_HEADERDATA, t);
   SET(CURLOPT_USERAGENT, cfg->user_agent);
   SET(CURLOPT_NOSIGNAL, 1L);
+  if (cfg->concurrency > SMALL_RECV_ABOVE)
+    SET(CURLOPT_BUFFERSIZE, SMALL_RECV_BUFFER);
   if (t->capture) {
     /* The body is archived as sent: curl passes it on undecoded, and we
      * ask only for what zlib decodes for the parser. */
