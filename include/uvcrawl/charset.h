@@ -11,6 +11,7 @@
 #ifndef UVCRAWL_CHARSET_H
 #define UVCRAWL_CHARSET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define UC_CHARSET_PRESCAN 1024
@@ -21,6 +22,13 @@
  */
 void uc_charset_detect(const char *content_type, const char *body, size_t len, char *buf,
                        size_t buflen);
+
+/**
+ * Whether the body is parsed as it is, with no conversion: what
+ * uc_charset_to_utf8 decides (UTF-8, ASCII, or an unknown label), without
+ * converting anything. @param content_type may be NULL.
+ */
+bool uc_charset_as_is(const char *content_type, const char *body, size_t len);
 
 /**
  * Convert a body to UTF-8 when it declares another encoding.

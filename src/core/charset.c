@@ -70,20 +70,33 @@ static int is_utf8_name(const char *name) {
          strcmp(name, "us-ascii") == 0 || strcmp(name, "ascii") == 0;
 }
 
-int uc_charset_to_utf8(const char *content_type, const char *body, size_t len, char **out,
-                       size_t *outlen) {
+/* The converter from the page's encoding to UTF-8, or (iconv_t)-1 when
+ * the body is read as it is: UTF-8, ASCII, or a label iconv does not
+ * know (then parsed as UTF-8, as gumbo would). */
+static iconv_t converter(const char *content_type, const char *body, size_t len) {
   char name[48];
-  *out = NULL;
-  *outlen = 0;
   uc_charset_detect(content_type, body, len, name, sizeof name);
   /* The HTML spec reads latin-1 labels as windows-1252. */
   if (strcmp(name, "iso-8859-1") == 0 || strcmp(name, "latin1") == 0)
     strcpy(name, "windows-1252");
-  if (is_utf8_name(name))
-    return 0;
-  iconv_t cd = iconv_open("UTF-8", name);
+  return is_utf8_name(name) ? (iconv_t)-1 : iconv_open("UTF-8", name);
+}
+
+bool uc_charset_as_is(const char *content_type, const char *body, size_t len) {
+  iconv_t cd = converter(content_type, body, len);
   if (cd == (iconv_t)-1)
-    return 0; /* unknown label: parse as UTF-8, as gumbo would */
+    return true;
+  iconv_close(cd);
+  return false;
+}
+
+int uc_charset_to_utf8(const char *content_type, const char *body, size_t len, char **out,
+                       size_t *outlen) {
+  *out = NULL;
+  *outlen = 0;
+  iconv_t cd = converter(content_type, body, len);
+  if (cd == (iconv_t)-1)
+    return 0;
   size_t cap = len * 3 + 16; /* no single-byte or CJK encoding grows more */
   char *dst = malloc(cap);
   if (dst == NULL) {

@@ -95,23 +95,17 @@ static bool stream_wanted(const uc_transfer *t, const char *ct) {
 
 /*
  * The first bytes of a candidate page are here (or its whole body): stream
- * it if it is UTF-8 (uc_charset_to_utf8 would keep it as it is: the same
- * decision as the parse of a held body, made on the prescan window), feed
- * what is held and hold no more. Another encoding: hold the body whole.
- * False when out of memory.
+ * it if it is parsed as it is (uc_charset_as_is: the same decision as the
+ * parse of a held body, made on the prescan window), feed what is held and
+ * hold no more. Another encoding: hold the body whole. False when out of
+ * memory.
  */
 static bool start_stream(uc_transfer *t) {
   const char *ct = NULL;
-  char *utf8 = NULL;
-  size_t utf8_len;
   t->may_stream = false;
   curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
-  if (uc_charset_to_utf8(ct, t->body.data, t->body.len, &utf8, &utf8_len) != 0)
-    return false;
-  if (utf8 != NULL) {
-    free(utf8);
+  if (!uc_charset_as_is(ct, t->body.data, t->body.len))
     return true;
-  }
   uc_extract_opts o = {.parser = UC_PARSER_LIBXML2};
   if (uc_extractor_new(&t->extractor, t->fetch->item.url, &o) == UC_ENOMEM)
     return false; /* Note: a bad URL (never queued) falls back to holding */

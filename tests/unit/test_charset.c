@@ -69,11 +69,36 @@ static void test_passthrough_and_unknown(void **state) {
   free(out);
 }
 
+/* uc_charset_as_is says what uc_charset_to_utf8 decides, converting nothing. */
+static void test_as_is(void **state) {
+  (void)state;
+  static const struct {
+    const char *content_type, *body;
+    bool as_is;
+  } cases[] = {
+      {"text/html; charset=utf-8", "x", true},
+      {"text/html", "<p>no label</p>", true},
+      {NULL, "<meta charset=us-ascii>", true},
+      {"text/html; charset=no-such-thing", "x", true},
+      {"text/html; charset=shift_jis", "x", false},
+      {"text/html", "<meta charset=iso-8859-1>", false},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    size_t n = strlen(cases[i].body), len = 0;
+    char *out = NULL;
+    assert_int_equal(uc_charset_as_is(cases[i].content_type, cases[i].body, n), cases[i].as_is);
+    assert_int_equal(uc_charset_to_utf8(cases[i].content_type, cases[i].body, n, &out, &len), 0);
+    assert_int_equal(out == NULL, cases[i].as_is);
+    free(out);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_detect),
       cmocka_unit_test(test_latin1_href),
       cmocka_unit_test(test_passthrough_and_unknown),
+      cmocka_unit_test(test_as_is),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
