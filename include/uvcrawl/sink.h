@@ -104,7 +104,13 @@ int uc_sinks_write(uc_sinks *s, const uc_sink_entry *e);
 int uc_sinks_flush(uc_sinks *s, const char **what);
 
 /**
- * uc_sinks_flush, saying a failure in `msg` ("cannot write records to
+ * Say an output's failure in `msg`: "cannot write WHAT: REASON", where a
+ * NULL `what` is "the output" and an `err` of 0 is EIO.
+ */
+void uc_sinks_say(char *msg, size_t msglen, const char *what, int err);
+
+/**
+ * uc_sinks_flush, saying a failure in `msg` (uc_sinks_say) ("cannot write records to
  * out.jsonl: No space left on device"): the store's pre_commit hook.
  * @return 0, or the first failure's code (errno holds the cause).
  */

@@ -107,13 +107,13 @@ typedef struct uc_store_commit_info {
   uint64_t ops;              /* writes and reads applied */
 } uc_store_commit_info;
 
+/* Called before each commit of a durable backend; see uc_store_set_hooks. */
+typedef int (*uc_store_pre_commit_fn)(void *ctx, char *msg, size_t msglen);
+
 /**
  * A backend. Each write function queues or applies one change; commit ends
  * a group. All return 0 or a negative UC_E* code unless said otherwise.
  */
-/* Called before each commit of a durable backend; see uc_store_set_hooks. */
-typedef int (*uc_store_pre_commit_fn)(void *ctx, char *msg, size_t msglen);
-
 typedef struct uc_store_ops {
   const char *name; /* "memory", "sqlite" */
   bool durable;     /* survives the process (can be loaded by a later run) */
@@ -214,9 +214,10 @@ int uc_store_count(uc_store *s, uc_store_counts *out);
  * engine wakes its dispatcher), and `pre_commit(ctx, msg, msglen)` before
  * each commit (the records are flushed first, so that a URL is never DONE
  * in the store without its record on disk; non-zero fails the commit, and
- * `msg` then says which output failed and why, for uc_store_failed). Setting NULLs
- * returns only once no call to the old functions runs. Neither runs while
- * the backend holds a lock the caller of a uc_store_* write may hold.
+ * `msg` then says which output failed and why, for uc_store_failed).
+ * Setting NULLs returns only once no call to the old functions runs.
+ * Neither runs while the backend holds a lock the caller of a uc_store_*
+ * write may hold.
  */
 void uc_store_set_hooks(uc_store *s, void (*wake)(void *), uc_store_pre_commit_fn pre_commit,
                         void *ctx);

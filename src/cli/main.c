@@ -315,8 +315,9 @@ int main(int argc, char **argv) {
   if (uc_sinks_close(sinks) != 0 && code != 1) {
     const char *what = NULL;
     int err = uc_sinks_failed(sinks, &what);
-    fprintf(stderr, "uvcrawl: cannot write %s: %s\n", what != NULL ? what : "the output",
-            strerror(err != 0 ? err : EIO));
+    char msg[512];
+    uc_sinks_say(msg, sizeof msg, what, err);
+    fprintf(stderr, "uvcrawl: %s\n", msg);
     code = 1;
   }
   uc_sinks_free(sinks);

@@ -122,14 +122,14 @@ int uc_run_end(uc_crawl *c, const uc_run_env *env, const uc_run_outcome *o, uc_s
                : out->max_pages_reached       ? UC_END_MAX_PAGES
                                               : UC_END_DONE;
   /* The store's last group: why this run ended, then wait for the disk. */
-  char store_err[256] = "";
+  char why[256] = ""; /* the store's failure, or an output's */
   if (env->store != NULL) {
     int rc = uc_store_put_meta(env->store, "ended", uc_end_name(out->ended));
     if (rc == 0)
       rc = uc_store_commit(env->store, NULL);
     if (rc == 0)
       rc = uc_store_sync(env->store);
-    if (uc_store_failed(env->store, store_err, sizeof store_err) != 0 || rc != 0) {
+    if (uc_store_failed(env->store, why, sizeof why) != 0 || rc != 0) {
       uc_crawl_fail(c, rc != 0 ? rc : UC_EIO);
       fatal = uc_crawl_fatal(c);
       out->ended = UC_END_FATAL;
@@ -139,13 +139,10 @@ int uc_run_end(uc_crawl *c, const uc_run_env *env, const uc_run_outcome *o, uc_s
   const char *what = NULL;
   if (uc_sinks_failed(env->sinks, &what) == 0 && flush_what != NULL)
     what = flush_what;
-  if (what == NULL)
-    what = "the output";
-  if (store_err[0] != '\0')
-    fprintf(stderr, "uvcrawl: crawl stopped: %s\n", store_err);
-  else if (fatal == UC_EIO && write_errno != 0) /* e.g. a closed pipe: say which output */
-    fprintf(stderr, "uvcrawl: crawl stopped: cannot write %s: %s\n", what,
-            strerror(write_errno));
+  if (why[0] == '\0' && fatal == UC_EIO && write_errno != 0)
+    uc_sinks_say(why, sizeof why, what, write_errno); /* e.g. a closed pipe */
+  if (why[0] != '\0')
+    fprintf(stderr, "uvcrawl: crawl stopped: %s\n", why);
   else if (fatal != 0)
     fprintf(stderr, "uvcrawl: crawl stopped: %s\n", uc_strerror(fatal));
   switch (out->ended) {

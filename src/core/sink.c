@@ -81,13 +81,17 @@ int uc_sinks_flush(uc_sinks *s, const char **what) {
   return first;
 }
 
+void uc_sinks_say(char *msg, size_t msglen, const char *what, int err) {
+  snprintf(msg, msglen, "cannot write %s: %s", what != NULL ? what : "the output",
+           strerror(err != 0 ? err : EIO));
+}
+
 int uc_sinks_flush_said(uc_sinks *s, char *msg, size_t msglen) {
   const char *what = NULL;
   int rc = uc_sinks_flush(s, &what);
   if (rc != 0) {
     int err = errno;
-    snprintf(msg, msglen, "cannot write %s: %s", what != NULL ? what : "the output",
-             strerror(err != 0 ? err : EIO));
+    uc_sinks_say(msg, msglen, what, err);
     errno = err;
   }
   return rc;
